@@ -1,0 +1,163 @@
+using CqrsDapr.DaprEmulator.Hosting;
+using CqrsDapr.DaprEmulator.PubSub;
+using CqrsDapr.DaprEmulator.State;
+using Microsoft.Extensions.Logging;
+
+namespace CqrsDapr.DaprEmulator.Components;
+
+/// <summary>A loaded state store with the key scheme of its component.</summary>
+internal sealed record StateStoreEntry(IStateStore Store, StateKeys Keys, ComponentDefinition Definition, bool IsActorStateStore);
+
+/// <summary>A loaded pub/sub component.</summary>
+internal sealed record PubSubEntry(IPubSub PubSub, ComponentDefinition Definition);
+
+/// <summary>
+/// Creates and initialises the components daprd would load, with daprd 1.16's start-up rules: an unknown type is
+/// fatal, an init failure is fatal unless <c>ignoreErrors</c>, init is bounded by <c>initTimeout</c>, and at most one
+/// state store may be the actor state store.
+/// </summary>
+internal sealed partial class ComponentRegistry(EmulatorOptions options, ILoggerFactory loggerFactory) : IAsyncDisposable
+{
+    private readonly ILogger logger = loggerFactory.CreateLogger("dapr.runtime.components");
+    private readonly Dictionary<string, StateStoreEntry> stateStores = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, PubSubEntry> pubSubs = new(StringComparer.Ordinal);
+    private readonly List<ComponentDefinition> loaded = [];
+
+    public static IReadOnlySet<string> SupportedTypes { get; } = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "state.postgresql", "state.in-memory", "pubsub.redis", "pubsub.in-memory", "secretstores.local.env",
+    };
+
+    public IReadOnlyDictionary<string, StateStoreEntry> StateStores => stateStores;
+
+    public IReadOnlyDictionary<string, PubSubEntry> PubSubs => pubSubs;
+
+    public IReadOnlyList<ComponentDefinition> Loaded => loaded;
+
+    public StateStoreEntry? ActorStateStore { get; private set; }
+
+    public async Task InitializeAsync(IReadOnlyList<ComponentDefinition> components, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(components);
+        foreach (var definition in components)
+        {
+            if (!SupportedTypes.Contains(definition.Type))
+            {
+                throw new ResourceException(
+                    $"component '{definition.Name}' ({definition.SourceFile}) has type '{definition.Type}/{definition.Version}', which the emulator does not support. " +
+                    $"Supported: {string.Join(", ", SupportedTypes.Order(StringComparer.Ordinal))}. Install daprd to use other components.");
+            }
+
+            if (definition.Type == "state.postgresql" && definition.Version != "v1")
+            {
+                throw new ResourceException($"component '{definition.Name}': state.postgresql version '{definition.Version}' is not emulated (only v1)");
+            }
+
+            try
+            {
+                await InitializeOneAsync(definition, cancellationToken);
+            }
+            catch (Exception ex) when (ex is not ResourceException && definition.IgnoreErrors)
+            {
+                LogIgnoredInitError(logger, definition.Name, ex.Message);
+                continue;
+            }
+            catch (Exception ex) when (ex is not (ResourceException or OperationCanceledException))
+            {
+                throw new ResourceException($"init timeout or error for component {definition.Name} (type {definition.Type}/{definition.Version}): {ex.Message}");
+            }
+
+            loaded.Add(definition);
+            LogLoaded(logger, definition.Name, definition.Type, definition.Version);
+        }
+
+        if (ActorStateStore is null)
+        {
+            LogNoActorStore(logger);
+        }
+    }
+
+    private async Task InitializeOneAsync(ComponentDefinition definition, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(definition.InitTimeout);
+        switch (definition.Kind)
+        {
+            case "state":
+                {
+                    IStateStore store = definition.Type == "state.postgresql"
+                        ? new PostgresV1StateStore(definition, loggerFactory.CreateLogger("dapr.contrib.state.postgresql"))
+                        : new InMemoryStateStore(definition.Name);
+                    try
+                    {
+                        await store.InitAsync(timeout.Token);
+                    }
+                    catch
+                    {
+                        await store.DisposeAsync();
+                        throw;
+                    }
+
+                    var isActorStore = definition.GetBool("actorStateStore");
+                    var entry = new StateStoreEntry(store, new StateKeys(definition.Get("keyPrefix"), options.AppId, definition.Name, options.Namespace), definition, isActorStore);
+                    if (isActorStore)
+                    {
+                        if (ActorStateStore is not null)
+                        {
+                            throw new ResourceException($"detected duplicate actor state store: {ActorStateStore.Definition.Name} and {definition.Name}");
+                        }
+
+                        ActorStateStore = entry;
+                    }
+
+                    stateStores[definition.Name] = entry;
+                    break;
+                }
+
+            case "pubsub":
+                {
+                    IPubSub pubsub = definition.Type == "pubsub.redis"
+                        ? new RedisStreamsPubSub(definition, options.AppId, loggerFactory.CreateLogger("dapr.contrib.pubsub.redis"))
+                        : new InMemoryPubSub(definition.Name, loggerFactory.CreateLogger("dapr.contrib.pubsub.in-memory"));
+                    try
+                    {
+                        await pubsub.InitAsync(timeout.Token);
+                    }
+                    catch
+                    {
+                        await pubsub.DisposeAsync();
+                        throw;
+                    }
+
+                    pubSubs[definition.Name] = new PubSubEntry(pubsub, definition);
+                    break;
+                }
+
+            default:
+                // Secret stores are resolved while loading YAML.
+                break;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var entry in pubSubs.Values)
+        {
+            await entry.PubSub.DisposeAsync();
+        }
+
+        foreach (var entry in stateStores.Values)
+        {
+            await entry.Store.DisposeAsync();
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Component loaded: {Name} ({Type}/{Version})")]
+    private static partial void LogLoaded(ILogger logger, string name, string type, string version);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Error initializing component {Name}, ignored (ignoreErrors: true): {Error}")]
+    private static partial void LogIgnoredInitError(ILogger logger, string name, string error);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "No actor state store defined: actor hosting disabled, but invocation enabled")]
+    private static partial void LogNoActorStore(ILogger logger);
+}
