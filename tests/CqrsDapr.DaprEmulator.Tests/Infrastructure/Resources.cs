@@ -1,0 +1,101 @@
+using System.Text;
+
+namespace CqrsDapr.DaprEmulator.Tests.Infrastructure;
+
+/// <summary>
+/// Writes Dapr resource YAML (the same files daprd reads) into a throwaway resources folder.
+/// </summary>
+public sealed class Resources : IDisposable
+{
+    private int counter;
+
+    public Resources()
+    {
+        Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "cqrsdapr-tests", "resources-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(Path);
+    }
+
+    public string Path { get; }
+
+    public Resources Add(string yaml)
+    {
+        File.WriteAllText(System.IO.Path.Combine(Path, $"r{Interlocked.Increment(ref counter):D3}.yaml"), yaml, Encoding.UTF8);
+        return this;
+    }
+
+    public Resources Component(string name, string type, IReadOnlyDictionary<string, string>? metadata = null, string version = "v1", IEnumerable<string>? scopes = null)
+    {
+        var yaml = new StringBuilder()
+            .AppendLine("apiVersion: dapr.io/v1alpha1")
+            .AppendLine("kind: Component")
+            .AppendLine("metadata:")
+            .AppendLine($"  name: {name}")
+            .AppendLine("spec:")
+            .AppendLine($"  type: {type}")
+            .AppendLine($"  version: {version}")
+            .AppendLine("  metadata:");
+        foreach (var (key, value) in metadata ?? new Dictionary<string, string>())
+        {
+            yaml.AppendLine($"  - name: {key}").AppendLine($"    value: \"{value.Replace("\"", "\\\"", StringComparison.Ordinal)}\"");
+        }
+
+        if (metadata is null || metadata.Count == 0)
+        {
+            yaml.Replace("  metadata:" + Environment.NewLine, "  metadata: []" + Environment.NewLine);
+        }
+
+        if (scopes is not null)
+        {
+            yaml.AppendLine("scopes:");
+            foreach (var scope in scopes)
+            {
+                yaml.AppendLine($"- {scope}");
+            }
+        }
+
+        return Add(yaml.ToString());
+    }
+
+    public Resources PostgresState(string name, string connectionString, bool actorStateStore = false, string? tableName = null, string? keyPrefix = null)
+    {
+        var metadata = new Dictionary<string, string> { ["connectionString"] = connectionString };
+        if (actorStateStore)
+        {
+            metadata["actorStateStore"] = "true";
+        }
+
+        if (tableName is not null)
+        {
+            metadata["tableName"] = tableName;
+        }
+
+        if (keyPrefix is not null)
+        {
+            metadata["keyPrefix"] = keyPrefix;
+        }
+
+        return Component(name, "state.postgresql", metadata);
+    }
+
+    public Resources RedisPubSub(string name, string redisHost, IReadOnlyDictionary<string, string>? extra = null)
+    {
+        var metadata = new Dictionary<string, string> { ["redisHost"] = redisHost, ["redisPassword"] = "" };
+        foreach (var (k, v) in extra ?? new Dictionary<string, string>())
+        {
+            metadata[k] = v;
+        }
+
+        return Component(name, "pubsub.redis", metadata);
+    }
+
+    public void Dispose()
+    {
+        try
+        {
+            Directory.Delete(Path, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}
