@@ -55,7 +55,7 @@ public sealed class DaprTestHost : IAsyncDisposable
         int? appPort = null)
     {
         ArgumentNullException.ThrowIfNull(resources);
-        var port = withApp ? appPort ?? FreePort.Next() : (int?)null;
+        var port = appPort ?? (withApp ? FreePort.Next() : null);
         var sidecar = await Sidecar.StartAsync(new SidecarOptions
         {
             AppId = appId,
