@@ -24,6 +24,9 @@ internal sealed class ServerProcess(
 
     public bool IsRunning => current is { HasExited: false };
 
+    /// <summary>The OS process id of the running server, or null when it is not running.</summary>
+    public int? ProcessId => current is { HasExited: false } running ? running.Id : null;
+
     public IReadOnlyList<string> Logs => last?.Logs ?? [];
 
     public string LogTail(int lines) => last?.LogTail(lines) ?? string.Empty;

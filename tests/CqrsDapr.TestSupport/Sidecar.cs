@@ -69,6 +69,9 @@ public sealed class Sidecar : IAsyncDisposable
     /// <summary>A snapshot of the sidecar's stdout/stderr lines (of the current or last run).</summary>
     public IReadOnlyList<string> Logs => server.Logs;
 
+    /// <summary>The sidecar's OS process id while it runs (for memory and CPU readings).</summary>
+    public int? ProcessId => server.ProcessId;
+
     /// <summary>The last <paramref name="lines"/> log lines, joined with newlines.</summary>
     public string LogTail(int lines = 40) => server.LogTail(lines);
 

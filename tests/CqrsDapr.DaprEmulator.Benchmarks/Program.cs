@@ -1,0 +1,92 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Text.Json;
+using CqrsDapr.DaprEmulator.Benchmarks;
+using CqrsDapr.TestSupport;
+using Dapr.Client;
+
+// Measures what the sidecar costs: publish -> delivery latency and throughput on pubsub.redis, state get/save latency
+// on state.postgresql v1 and state.in-memory, start-up time. Variants are compared side by side in one run.
+var quick = args.Contains("--quick");
+var scale = quick ? 0.2 : 1.0;
+int Scaled(int n) => Math.Max(1, (int)(n * scale));
+
+Console.WriteLine($"CqrsDapr emulator benchmark — {Environment.ProcessorCount} cores, .NET {Environment.Version}, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
+await using var postgres = await PostgresServer.StartAsync();
+await using var redis = await RedisServer.StartAsync();
+var database = await postgres.CreateDatabaseAsync("bench");
+using var resources = new ResourceFolder()
+    .Add("pubsub", "pubsub.redis", ("redisHost", redis.ConnectionString), ("redisPassword", ""), ("processingTimeout", "60s"))
+    .Add("statestore", "state.postgresql", ("connectionString", database))
+    .Add("memstore", "state.in-memory");
+
+// Start-up: process start until /v1.0/healthz/outbound answers 204.
+var startups = new List<double>();
+for (var i = 0; i < 5; i++)
+{
+    var started = Stopwatch.GetTimestamp();
+    await using var probe = await Sidecar.StartAsync(new SidecarOptions { AppId = "bench-startup", ResourcesPaths = [resources.Path], LogLevel = "warn" });
+    startups.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+}
+
+Report.Line("sidecar start-up (process start -> outbound healthy)", Report.Percentiles(startups));
+
+var receiver = new Receiver();
+var appPort = FreePort.Next();
+await using var sidecar = await Sidecar.StartAsync(new SidecarOptions { AppId = "bench", AppPort = appPort, ResourcesPaths = [resources.Path], LogLevel = "warn" });
+await using var app = await receiver.StartAsync(appPort, sidecar);
+using var client = new DaprClientBuilder().UseGrpcEndpoint(sidecar.GrpcEndpoint).UseHttpEndpoint(sidecar.HttpEndpoint).Build();
+await WaitForReadyAsync(sidecar);
+Console.WriteLine($"sidecar kind: {sidecar.Kind}");
+
+// --- publish -> delivery latency at a low, fixed arrival rate (no queueing): one event every 2 ms.
+await Warmup(client, receiver, 500);
+var lowLoad = await PubSubScenarios.FixedRateAsync(client, receiver, rate: 500, count: Scaled(5000));
+Report.Line("publish->delivery latency, 500 ev/s, pubsub.redis (ms)", Report.Percentiles(lowLoad.Latencies));
+Report.Line("publish call latency (gRPC PublishEvent), 500 ev/s (ms)", Report.Percentiles(lowLoad.PublishLatencies));
+
+// --- sustained throughput: as fast as the publisher can go, single publishes vs bulk publishes.
+var single = await PubSubScenarios.SaturateAsync(client, receiver, count: Scaled(50_000), inFlight: 64, batch: 1);
+Report.Throughput("sustained throughput, PublishEvent x64 in flight", single);
+var bulk = await PubSubScenarios.SaturateAsync(client, receiver, count: Scaled(100_000), inFlight: 8, batch: 100);
+Report.Throughput("sustained throughput, BulkPublishEvent 100/batch x8 in flight", bulk);
+
+// --- state latency over gRPC and HTTP.
+foreach (var store in new[] { "statestore", "memstore" })
+{
+    var save = await StateScenarios.SaveAsync(client, store, Scaled(3000));
+    var getGrpc = await StateScenarios.GetAsync(client, store, Scaled(5000));
+    var getHttp = await StateScenarios.GetHttpAsync(sidecar.HttpEndpoint, store, Scaled(5000));
+    Report.Line($"state save, gRPC, {store} (ms)", Report.Percentiles(save));
+    Report.Line($"state get, gRPC, {store} (ms)", Report.Percentiles(getGrpc));
+    Report.Line($"state get, HTTP, {store} (ms)", Report.Percentiles(getHttp));
+}
+
+var baseline = await StateScenarios.RawPostgresGetAsync(database, Scaled(5000));
+Report.Line("baseline: direct Npgsql point read of the same row, no sidecar (ms)", Report.Percentiles(baseline));
+Report.Line("sidecar peak memory (VmHWM)", sidecar.ProcessId is { } pid ? Report.PeakMemory(pid) : "n/a");
+return 0;
+
+static async Task Warmup(DaprClient client, Receiver receiver, int count)
+{
+    await PubSubScenarios.FixedRateAsync(client, receiver, rate: 2000, count: count);
+}
+
+static async Task WaitForReadyAsync(Sidecar sidecar)
+{
+    using var http = new HttpClient();
+    var deadline = DateTime.UtcNow.AddSeconds(30);
+    while (DateTime.UtcNow < deadline)
+    {
+        using var response = await http.GetAsync(new Uri(sidecar.HttpEndpoint + "/v1.0/healthz"));
+        if (response.StatusCode == HttpStatusCode.NoContent)
+        {
+            return;
+        }
+
+        await Task.Delay(20);
+    }
+
+    throw new TimeoutException("sidecar not ready:\n" + sidecar.LogTail());
+}
