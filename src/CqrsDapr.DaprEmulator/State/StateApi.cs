@@ -73,6 +73,28 @@ internal sealed class StateApi(ComponentRegistry registry)
     public async Task<IReadOnlyList<BulkGetItem>> GetBulkAsync(string storeName, IReadOnlyList<string> keys, int parallelism, CancellationToken cancellationToken)
     {
         var entry = Resolve(storeName);
+        if (keys.Count == 0)
+        {
+            return [];
+        }
+
+        if (entry.Store is IBulkGetStateStore native)
+        {
+            // daprd 1.16 calls the store's own BulkGet and returns its items as they come (store order, not request order).
+            var stored = keys.Select(k => StoredKey(entry, k)).ToList();
+            IReadOnlyList<BulkGetEntry> found;
+            try
+            {
+                found = await native.BulkGetAsync(stored, cancellationToken);
+            }
+            catch (Exception ex) when (ex is not (DaprApiException or OperationCanceledException))
+            {
+                throw new DaprApiException("ERR_STATE_BULK_GET", $"failed getting state in bulk from state store {storeName}: {ex.Message}", Grpc.Core.StatusCode.Internal, 500);
+            }
+
+            return found.Select(f => new BulkGetItem(StateKeys.ToOriginal(f.Key), f.Data, f.ETag ?? "", f.Error)).ToList();
+        }
+
         var results = new BulkGetItem[keys.Count];
         var options = new ParallelOptions { MaxDegreeOfParallelism = parallelism > 0 ? parallelism : 100, CancellationToken = cancellationToken };
         await Parallel.ForAsync(0, keys.Count, options, async (i, ct) =>
@@ -94,25 +116,23 @@ internal sealed class StateApi(ComponentRegistry registry)
     public async Task SaveAsync(string storeName, IReadOnlyList<StateSaveItem> items, CancellationToken cancellationToken)
     {
         var entry = Resolve(storeName);
-        var requests = items.Select(i => new StateSet(StoredKey(entry, i.Key), i.Value, i.ETag, i.Concurrency, i.Metadata)).ToList();
-        foreach (var request in requests)
+        if (items.Any(i => string.IsNullOrEmpty(i.Key)))
         {
-            try
-            {
-                await entry.Store.SetAsync(request, cancellationToken);
-            }
-            catch (StateETagMismatchException ex)
-            {
-                throw DaprApiException.ETagMismatch($"failed saving state in state store {storeName}: {ex.Message}");
-            }
-            catch (StateETagInvalidException ex)
-            {
-                throw DaprApiException.ETagInvalid($"failed saving state in state store {storeName}: {ex.Message}");
-            }
-            catch (Exception ex) when (ex is not (DaprApiException or OperationCanceledException))
-            {
-                throw DaprApiException.StateSave(storeName, ex.Message);
-            }
+            throw new DaprApiException("ERR_STATE_SAVE", "state key cannot be empty", Grpc.Core.StatusCode.InvalidArgument, 400);
+        }
+
+        var requests = items.Select(i => new StateSet(StoredKey(entry, i.Key), i.Value, i.ETag, i.Concurrency, i.Metadata)).ToList();
+        var failure = await RunBulkAsync(requests, r => entry.Store.SetAsync(r, cancellationToken));
+        switch (failure)
+        {
+            case null:
+                return;
+            case { ETag: StateETagMismatchException }:
+                throw DaprApiException.ETagMismatch($"failed saving state in state store {storeName}: {failure.Message}");
+            case { ETag: StateETagInvalidException }:
+                throw DaprApiException.ETagInvalid($"failed saving state in state store {storeName}: {failure.Message}");
+            default:
+                throw DaprApiException.StateSave(storeName, failure.Message);
         }
     }
 
@@ -120,25 +140,47 @@ internal sealed class StateApi(ComponentRegistry registry)
     {
         var entry = Resolve(storeName);
         var requests = items.Select(i => new StateDelete(StoredKey(entry, i.Key), i.ETag, i.Concurrency, i.Metadata)).ToList();
-        for (var i = 0; i < requests.Count; i++)
+        var failure = await RunBulkAsync(requests, r => entry.Store.DeleteAsync(r, cancellationToken));
+        var key = items.Count == 1 ? items[0].Key : storeName;
+        switch (failure)
+        {
+            case null:
+                return;
+            case { ETag: StateETagMismatchException }:
+                throw DaprApiException.ETagMismatch($"failed deleting state with key {key}: {failure.Message}");
+            case { ETag: StateETagInvalidException }:
+                throw DaprApiException.ETagInvalid($"failed deleting state with key {key}: {failure.Message}");
+            default:
+                throw DaprApiException.StateDelete(key, failure.Message);
+        }
+    }
+
+    /// <summary>
+    /// daprd 1.16 (<c>PerformBulkStoreOperation</c>): one item is a single store call; several go through the store's
+    /// <c>BulkSet</c>/<c>BulkDelete</c>, by default every item in parallel, each succeeding or failing on its own (not a
+    /// transaction), the errors joined. The first ETag error in request order decides the status code.
+    /// </summary>
+    private static async Task<BulkFailure?> RunBulkAsync<T>(IReadOnlyList<T> requests, Func<T, Task> operation)
+    {
+        var errors = new Exception?[requests.Count];
+        await Task.WhenAll(requests.Select(async (request, i) =>
         {
             try
             {
-                await entry.Store.DeleteAsync(requests[i], cancellationToken);
-            }
-            catch (StateETagMismatchException ex)
-            {
-                throw DaprApiException.ETagMismatch($"failed deleting state with key {items[i].Key}: {ex.Message}");
-            }
-            catch (StateETagInvalidException ex)
-            {
-                throw DaprApiException.ETagInvalid($"failed deleting state with key {items[i].Key}: {ex.Message}");
+                await operation(request);
             }
             catch (Exception ex) when (ex is not (DaprApiException or OperationCanceledException))
             {
-                throw DaprApiException.StateDelete(items[i].Key, ex.Message);
+                errors[i] = ex;
             }
-        }
+        }));
+
+        var failed = errors.OfType<Exception>().ToList();
+        return failed.Count == 0
+            ? null
+            : new BulkFailure(
+                string.Join('\n', failed.Select(e => e.Message)),
+                failed.FirstOrDefault(e => e is StateETagMismatchException or StateETagInvalidException));
     }
 
     public async Task TransactAsync(string storeName, IReadOnlyList<StateTransactionItem> items, CancellationToken cancellationToken)
@@ -180,6 +222,8 @@ internal sealed class StateApi(ComponentRegistry registry)
             throw DaprApiException.QueryNotSupported(storeName);
         }
 
+        // daprd 1.16 (universal QueryStateAlpha1): a query that does not parse is a failed query (Internal, 500), not a
+        // malformed request.
         StateQuery query;
         try
         {
@@ -187,13 +231,17 @@ internal sealed class StateApi(ComponentRegistry registry)
         }
         catch (StateQueryException ex)
         {
-            throw DaprApiException.MalformedRequest(ex.Message);
+            throw DaprApiException.QueryFailed(storeName, $"failed to parse JSON query body: {ex.Message}");
         }
 
         try
         {
             var response = await entry.Store.QueryAsync(query, cancellationToken);
-            return response with { Results = response.Results.Select(r => r with { Key = StateKeys.ToOriginal(r.Key) }).ToList() };
+
+            // An empty page is answered with an empty response: no results and no token, whatever the store said.
+            return response.Results.Count == 0
+                ? new QueryResponse([], null)
+                : response with { Results = response.Results.Select(r => r with { Key = StateKeys.ToOriginal(r.Key) }).ToList() };
         }
         catch (StateQueryException ex)
         {
@@ -216,4 +264,6 @@ internal sealed class StateApi(ComponentRegistry registry)
             throw new DaprApiException("ERR_MALFORMED_REQUEST", ex.Message, Grpc.Core.StatusCode.InvalidArgument, 400);
         }
     }
+
+    private sealed record BulkFailure(string Message, Exception? ETag);
 }

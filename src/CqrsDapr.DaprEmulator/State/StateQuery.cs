@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json;
 
 namespace CqrsDapr.DaprEmulator.State;
@@ -19,8 +18,8 @@ internal sealed record QuerySort(string Key, bool Descending);
 
 /// <summary>
 /// The state query language: <c>{"filter": {...}, "sort": [{"key","order"}], "page": {"limit", "token"}}</c>.
-/// Parsing follows components-contrib's <c>Query.UnmarshalJSON</c>: each filter object has exactly one key,
-/// AND/OR need at least two operands, IN needs a non-empty array.
+/// Parsing follows components-contrib v1.16's <c>Query.UnmarshalJSON</c>: a missing, null or empty filter matches
+/// everything, each filter object has exactly one key, AND/OR need at least two operands, IN needs an array.
 /// </summary>
 internal sealed record StateQuery(QueryFilter? Filter, IReadOnlyList<QuerySort> Sort, int Limit, string? Token)
 {
@@ -35,7 +34,7 @@ internal sealed record StateQuery(QueryFilter? Filter, IReadOnlyList<QuerySort> 
         }
         catch (JsonException ex)
         {
-            throw new StateQueryException($"failed to parse JSON query body: {ex.Message}");
+            throw new StateQueryException(ex.Message);
         }
 
         using (doc)
@@ -52,10 +51,22 @@ internal sealed record StateQuery(QueryFilter? Filter, IReadOnlyList<QuerySort> 
             string? token = null;
             foreach (var property in root.EnumerateObject())
             {
-                switch (property.Name)
+                // encoding/json matches field names case-insensitively.
+                switch (property.Name.ToLowerInvariant())
                 {
                     case "filter":
-                        filter = ParseFilter(property.Value);
+                        // Go decodes "filter" into a map: null or {} means no filter at all.
+                        if (property.Value.ValueKind == JsonValueKind.Null)
+                        {
+                            break;
+                        }
+
+                        if (property.Value.ValueKind != JsonValueKind.Object)
+                        {
+                            throw new StateQueryException($"json: cannot unmarshal {GoKind(property.Value)} into Go struct field QueryFields.filter of type map[string]interface {{}}");
+                        }
+
+                        filter = property.Value.EnumerateObject().Any() ? ParseFilter(property.Value) : null;
                         break;
                     case "sort":
                         if (property.Value.ValueKind != JsonValueKind.Array)
@@ -65,26 +76,40 @@ internal sealed record StateQuery(QueryFilter? Filter, IReadOnlyList<QuerySort> 
 
                         foreach (var s in property.Value.EnumerateArray())
                         {
-                            var key = s.TryGetProperty("key", out var k) && k.ValueKind == JsonValueKind.String ? k.GetString()! : throw new StateQueryException("sort entry needs a \"key\"");
-                            var order = s.TryGetProperty("order", out var o) ? o.GetString() : null;
-                            if (order is not (null or "" or "ASC" or "DESC"))
+                            if (s.ValueKind != JsonValueKind.Object)
+                            {
+                                throw new StateQueryException($"json: cannot unmarshal {GoKind(s)} into Go value of type query.Sorting");
+                            }
+
+                            var key = s.TryGetProperty("key", out var k) ? StringField(k, "key") : "";
+                            var order = s.TryGetProperty("order", out var o) ? StringField(o, "order") : "";
+
+                            // Stores splice the order into their native query; SQL accepts either case, anything else fails there.
+                            if (!(order.Length == 0 || order.Equals("ASC", StringComparison.OrdinalIgnoreCase) || order.Equals("DESC", StringComparison.OrdinalIgnoreCase)))
                             {
                                 throw new StateQueryException($"invalid sort order '{order}'");
                             }
 
-                            sort.Add(new QuerySort(key, order == "DESC"));
+                            sort.Add(new QuerySort(key, order.Equals("DESC", StringComparison.OrdinalIgnoreCase)));
                         }
 
                         break;
                     case "page":
-                        if (property.Value.TryGetProperty("limit", out var l))
+                        if (property.Value.ValueKind != JsonValueKind.Object)
                         {
-                            limit = l.GetInt32();
+                            throw new StateQueryException("\"page\" must be a map");
                         }
 
-                        if (property.Value.TryGetProperty("token", out var t) && t.ValueKind == JsonValueKind.String)
+                        if (property.Value.TryGetProperty("limit", out var l) && l.ValueKind != JsonValueKind.Null)
                         {
-                            token = t.GetString();
+                            limit = l.ValueKind == JsonValueKind.Number && l.TryGetInt32(out var n)
+                                ? n
+                                : throw new StateQueryException($"json: cannot unmarshal {l.GetRawText()} into Go struct field Pagination.limit of type int");
+                        }
+
+                        if (property.Value.TryGetProperty("token", out var t) && t.ValueKind != JsonValueKind.Null)
+                        {
+                            token = StringField(t, "token");
                         }
 
                         break;
@@ -98,23 +123,18 @@ internal sealed record StateQuery(QueryFilter? Filter, IReadOnlyList<QuerySort> 
         }
     }
 
+    // Messages follow components-contrib v1.16 state/query/filter.go.
     private static QueryFilter ParseFilter(JsonElement element)
     {
         if (element.ValueKind != JsonValueKind.Object)
         {
-            throw new StateQueryException("filter must be an object");
+            throw new StateQueryException("filter unit must be a map");
         }
 
         var props = element.EnumerateObject().ToList();
-        if (props.Count == 0)
-        {
-            // An empty filter object matches everything.
-            return new AndFilter([]);
-        }
-
         if (props.Count != 1)
         {
-            throw new StateQueryException("filter must have exactly one element");
+            throw new StateQueryException("filter unit must have a single element");
         }
 
         var (op, value) = (props[0].Name, props[0].Value);
@@ -122,9 +142,14 @@ internal sealed record StateQuery(QueryFilter? Filter, IReadOnlyList<QuerySort> 
         {
             case "AND":
             case "OR":
-                if (value.ValueKind != JsonValueKind.Array || value.GetArrayLength() < 2)
+                if (value.ValueKind != JsonValueKind.Array)
                 {
-                    throw new StateQueryException($"{op} filter must be an array of at least two filters");
+                    throw new StateQueryException($"{op} filter must be an array");
+                }
+
+                if (value.GetArrayLength() < 2)
+                {
+                    throw new StateQueryException($"{op} filter must contain at least two entries");
                 }
 
                 var children = value.EnumerateArray().Select(ParseFilter).ToList();
@@ -132,9 +157,10 @@ internal sealed record StateQuery(QueryFilter? Filter, IReadOnlyList<QuerySort> 
             case "IN":
                 {
                     var (path, operand) = SingleField(op, value);
-                    if (operand.ValueKind != JsonValueKind.Array || operand.GetArrayLength() == 0)
+                    // An empty list parses; stores decide (postgres: "empty IN operator").
+                    if (operand.ValueKind != JsonValueKind.Array)
                     {
-                        throw new StateQueryException("IN filter must have a non-empty array of values");
+                        throw new StateQueryException("IN filter value must be an array");
                     }
 
                     return new InFilter(path, operand.EnumerateArray().Select(e => e.Clone()).ToList());
@@ -143,7 +169,7 @@ internal sealed record StateQuery(QueryFilter? Filter, IReadOnlyList<QuerySort> 
             default:
                 if (!Comparisons.Contains(op))
                 {
-                    throw new StateQueryException($"unsupported filter operation '{op}'");
+                    throw new StateQueryException($"unsupported filter \"{op}\"");
                 }
 
                 {
@@ -157,26 +183,40 @@ internal sealed record StateQuery(QueryFilter? Filter, IReadOnlyList<QuerySort> 
     {
         if (value.ValueKind != JsonValueKind.Object)
         {
-            throw new StateQueryException($"{op} filter must be an object");
+            throw new StateQueryException($"{op} filter must be a map");
         }
 
         var fields = value.EnumerateObject().ToList();
         if (fields.Count != 1)
         {
-            throw new StateQueryException($"{op} filter must have exactly one field");
+            throw new StateQueryException($"{op} filter must contain a single key/value pair");
         }
 
         return (fields[0].Name, fields[0].Value);
     }
 
-    /// <summary>Scalar operand as Go's <c>fmt</c> prints it (components-contrib binds operands as text).</summary>
-    public static string OperandText(JsonElement value) => value.ValueKind switch
+    /// <summary>
+    /// Operand as Go's <c>fmt.Sprintf("%v")</c> prints the decoded value (components-contrib binds operands as text):
+    /// numbers are float64 in shortest <c>%g</c> form, so 1000000 prints as <c>1e+06</c>.
+    /// </summary>
+    public static string OperandText(JsonElement value) => GoFormat.Value(value);
+
+    private static string StringField(JsonElement value, string name) =>
+        value.ValueKind switch
+        {
+            JsonValueKind.String => value.GetString()!,
+            JsonValueKind.Null => "",
+            _ => throw new StateQueryException($"json: cannot unmarshal {GoKind(value)} into Go struct field .{name} of type string"),
+        };
+
+    private static string GoKind(JsonElement value) => value.ValueKind switch
     {
-        JsonValueKind.String => value.GetString()!,
-        JsonValueKind.Number => value.TryGetInt64(out var i) ? i.ToString(CultureInfo.InvariantCulture) : value.GetDouble().ToString("R", CultureInfo.InvariantCulture),
-        JsonValueKind.True => "true",
-        JsonValueKind.False => "false",
-        _ => value.GetRawText(),
+        JsonValueKind.Array => "array",
+        JsonValueKind.Object => "object",
+        JsonValueKind.String => "string",
+        JsonValueKind.Number => "number",
+        JsonValueKind.True or JsonValueKind.False => "bool",
+        _ => "null",
     };
 }
 

@@ -84,6 +84,19 @@ internal interface IStateStore : IAsyncDisposable
     Task<QueryResponse> QueryAsync(StateQuery query, CancellationToken cancellationToken);
 }
 
+/// <summary>One item of a native bulk get; <see cref="Key"/> is the stored key. A missing key has no data and no ETag.</summary>
+internal sealed record BulkGetEntry(string Key, ReadOnlyMemory<byte> Data, string? ETag, DateTimeOffset? ExpiresAt, string? Error);
+
+/// <summary>
+/// A store with its own <c>BulkGet</c> (components-contrib <c>state.BulkStore</c> overridden by the store). daprd 1.16
+/// returns its items as the store produced them, in the store's order; stores without it get daprd's default
+/// (parallel single gets, request order).
+/// </summary>
+internal interface IBulkGetStateStore
+{
+    Task<IReadOnlyList<BulkGetEntry>> BulkGetAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken);
+}
+
 /// <summary>The write's ETag does not match the stored one (daprd: gRPC <c>Aborted</c>, HTTP 409).</summary>
 internal sealed class StateETagMismatchException(string message) : Exception(message);
 

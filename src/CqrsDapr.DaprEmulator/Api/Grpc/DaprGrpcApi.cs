@@ -117,10 +117,12 @@ internal sealed class DaprGrpcApi(StateApi state, PublishApi publish, MetadataAp
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(context);
+        // daprd 1.16 hands transaction values to the store as the raw bytes, whatever the item's contentType (unlike
+        // SaveState): through gRPC, a transactional upsert is always binary.
         var items = request.Operations.Select(o => new StateTransactionItem(
             o.OperationType,
             o.Request.Key,
-            StateApi.FromGrpcBytes(o.Request.Value.Memory, o.Request.Metadata),
+            StateValue.Binary(o.Request.Value.Memory),
             o.Request.Etag?.Value,
             Concurrency(o.Request.Options),
             o.Request.Metadata)).ToList();
