@@ -65,9 +65,10 @@ internal sealed partial class RedisStreamsPubSub(ComponentDefinition definition,
         {
             await database.PingAsync().WaitAsync(cancellationToken);
         }
-        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        catch (Exception ex) when (ex is RedisException or TimeoutException or OperationCanceledException)
         {
-            throw new PubSubPublishException($"redis streams: error connecting to redis at {settings.Endpoint}: {ex.Message}", ex);
+            // daprd: the component fails to initialize (fatal unless ignoreErrors).
+            throw new InvalidOperationException($"redis streams: error connecting to redis at {settings.Endpoint}: {ex.Message}", ex);
         }
 
         queue = Channel.CreateBounded<WorkItem>(new BoundedChannelOptions(Math.Max(1, settings.QueueDepth))
@@ -346,6 +347,7 @@ internal sealed partial class RedisStreamsPubSub(ComponentDefinition definition,
                 "STREAMS", topic, ">",
             ]);
 
+        private int disposed;
         private Task readLoop = Task.CompletedTask;
         private Task reclaimLoop = Task.CompletedTask;
         private Task ackLoop = Task.CompletedTask;
@@ -369,6 +371,11 @@ internal sealed partial class RedisStreamsPubSub(ComponentDefinition definition,
 
         public async ValueTask DisposeAsync()
         {
+            if (Interlocked.Exchange(ref disposed, 1) != 0)
+            {
+                return;
+            }
+
             lock (owner.gate)
             {
                 owner.subscriptions.Remove(this);
@@ -534,7 +541,13 @@ internal sealed partial class RedisStreamsPubSub(ComponentDefinition definition,
                 StreamPendingMessageInfo[] pending;
                 try
                 {
-                    pending = await db.StreamPendingMessagesAsync(topic, settings.ConsumerId, Math.Max(settings.QueueDepth, 1), RedisValue.Null, "-", "+").WaitAsync(stop.Token);
+                    // v1.16 asks for queueDepth entries; with queueDepth 0 that is none, so nothing is ever reclaimed.
+                    if (settings.QueueDepth == 0)
+                    {
+                        return;
+                    }
+
+                    pending = await db.StreamPendingMessagesAsync(topic, settings.ConsumerId, settings.QueueDepth, RedisValue.Null, "-", "+").WaitAsync(stop.Token);
                 }
                 catch (Exception ex) when (ex is RedisException or TimeoutException)
                 {

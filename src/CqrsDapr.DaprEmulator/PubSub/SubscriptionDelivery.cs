@@ -241,7 +241,8 @@ internal sealed partial class SubscriptionDelivery
             AddMetadataHeader(request, key, value);
         }
 
-        AddMetadataHeader(request, "pubsubName", PubSubName);
+        request.Headers.Remove("pubsubname");
+        request.Headers.TryAddWithoutValidation("pubsubname", PubSubName);
         if ((view.TraceParent ?? view.TraceId) is { } traceParent)
         {
             request.Headers.TryAddWithoutValidation("traceparent", traceParent);

@@ -83,6 +83,23 @@ public sealed partial class DeliveryTests(Backends backends)
     }
 
     [Fact]
+    public async Task Deliveries_carry_the_app_api_token_when_one_is_configured()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var topic = UniqueTopic("token");
+        using var resources = new Resources().RedisPubSub("pubsub", backends.Redis.ConnectionString);
+        await using var host = await DaprTestHost.StartAsync("delivery-token", resources, appApiToken: "app-secret", configureApp: app =>
+            app.MapPost("token", () => Results.Ok()).WithTopic("pubsub", topic));
+        await host.WaitForSidecarReadyAsync(Patience);
+
+        await host.Client.PublishEventAsync("pubsub", topic, new Order("t-1", 1), ct);
+
+        var log = await host.App!.WaitForAsync("/token", 1, Patience);
+        Assert.Equal("app-secret", log.Single(r => r.Path == "/token").Headers["dapr-api-token"]);
+        Assert.Equal("app-secret", log.First(r => r.Path == "/dapr/subscribe").Headers["dapr-api-token"]);
+    }
+
+    [Fact]
     public async Task Events_published_in_bulk_through_the_sdk_are_all_delivered()
     {
         var ct = TestContext.Current.CancellationToken;

@@ -13,15 +13,20 @@ public sealed class FailureHandlingTests(Backends backends)
     /// <summary>Fast component redelivery so a NACKed message comes back within a second.</summary>
     private static readonly Dictionary<string, string> QuickRedelivery = new() { ["processingTimeout"] = "300ms", ["redeliverInterval"] = "200ms" };
 
-    [Fact]
-    public async Task A_RETRY_answer_leaves_the_message_pending_and_the_component_redelivers_it()
+    [Theory]
+    [InlineData("retry-status", 200, "{\"status\":\"RETRY\"}")]
+    [InlineData("unknown-status", 200, "{\"status\":\"LATER\"}")]
+    [InlineData("server-error", 500, "boom")]
+    [InlineData("bad-request", 400, "")]
+    public async Task A_retriable_answer_leaves_the_message_pending_and_the_component_redelivers_it(string name, int status, string body)
     {
         var ct = TestContext.Current.CancellationToken;
-        var topic = UniqueTopic("retry");
+        var topic = UniqueTopic(name);
+        var appId = "failure-" + name;
         using var resources = new Resources().RedisPubSub("pubsub", backends.Redis.ConnectionString, QuickRedelivery);
         var attempts = 0;
-        await using var host = await DaprTestHost.StartAsync("failure-retry", resources, configureApp: app =>
-            app.MapPost("retry", () => Interlocked.Increment(ref attempts) == 1 ? Results.Json(new { status = "RETRY" }) : Results.Ok())
+        await using var host = await DaprTestHost.StartAsync(appId, resources, configureApp: app =>
+            app.MapPost("retry", () => Interlocked.Increment(ref attempts) == 1 ? Results.Text(body, "application/json", statusCode: status) : Results.Ok())
                 .WithTopic("pubsub", topic));
         await host.WaitForSidecarReadyAsync(Patience);
 
@@ -29,8 +34,30 @@ public sealed class FailureHandlingTests(Backends backends)
 
         var deliveries = (await host.App!.WaitForAsync("/retry", 2, Patience)).Where(r => r.Path == "/retry").ToList();
         Assert.Equal(Text(Json(deliveries[0]), "id"), Text(Json(deliveries[1]), "id"));
-        await WaitUntilAcknowledgedAsync(Redis(backends), topic, "failure-retry", 1);
-        Assert.Equal(2, (await host.App.WaitForAsync("/retry", 2, Patience)).Count(r => r.Path == "/retry"));
+        await WaitUntilAcknowledgedAsync(Redis(backends), topic, appId, 1);
+        Assert.Equal(2, host.App.On("/retry").Count);
+    }
+
+    [Theory]
+    [InlineData("empty", "", "text/plain")]
+    [InlineData("not-json", "OK, thanks", "text/plain")]
+    [InlineData("success", "{\"status\":\"SUCCESS\"}", "application/json")]
+    [InlineData("no-status", "{\"handled\":true}", "application/json")]
+    public async Task A_successful_answer_acknowledges_the_message_once(string name, string body, string contentType)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var topic = UniqueTopic(name);
+        var appId = "success-" + name;
+        using var resources = new Resources().RedisPubSub("pubsub", backends.Redis.ConnectionString, QuickRedelivery);
+        await using var host = await DaprTestHost.StartAsync(appId, resources, configureApp: app =>
+            app.MapPost("ok", () => Results.Text(body, contentType)).WithTopic("pubsub", topic));
+        await host.WaitForSidecarReadyAsync(Patience);
+
+        await host.Client.PublishEventAsync("pubsub", topic, new Order("k-1", 1), ct);
+
+        await host.App!.WaitForAsync("/ok", 1, Patience);
+        await WaitUntilAcknowledgedAsync(Redis(backends), topic, appId, 1);
+        Assert.Single(host.App.On("/ok"));
     }
 
     [Fact]
