@@ -178,6 +178,28 @@ public sealed class FailureHandlingTests(Backends backends)
     }
 
     [Fact]
+    public async Task Without_a_retry_policy_the_dead_letter_topic_takes_a_message_on_its_first_failure()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var topic = UniqueTopic("first");
+        var deadLetters = UniqueTopic("first-dlq");
+        using var resources = new Resources().RedisPubSub("pubsub", backends.Redis.ConnectionString, QuickRedelivery);
+        await using var host = await DaprTestHost.StartAsync("failure-first", resources, configureApp: app =>
+        {
+            app.MapPost("first", () => Results.StatusCode(500))
+                .WithTopic(new TopicOptions { PubsubName = "pubsub", Name = topic, DeadLetterTopic = deadLetters });
+            app.MapPost("dead", () => Results.Ok()).WithTopic("pubsub", deadLetters);
+        });
+        await host.WaitForSidecarReadyAsync(Patience);
+
+        await host.Client.PublishEventAsync("pubsub", topic, new Order("f-1", 1), ct);
+
+        await host.App!.WaitForAsync("/dead", 1, Patience);
+        await WaitUntilAcknowledgedAsync(Redis(backends), topic, "failure-first", 1);
+        Assert.Single(host.App.On("/first"));
+    }
+
+    [Fact]
     public async Task A_payload_that_is_not_json_takes_the_error_path_to_the_dead_letter_topic()
     {
         var ct = TestContext.Current.CancellationToken;
