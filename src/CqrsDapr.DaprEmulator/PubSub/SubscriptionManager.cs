@@ -1,13 +1,167 @@
 using CqrsDapr.DaprEmulator.Components;
+using CqrsDapr.DaprEmulator.Hosting;
+using CqrsDapr.DaprEmulator.PubSub.Routing;
+using Microsoft.Extensions.Logging;
 
 namespace CqrsDapr.DaprEmulator.PubSub;
 
-/// <summary>PLACEHOLDER: being implemented (subscription discovery and delivery to the app).</summary>
-internal sealed class SubscriptionManager : IAsyncDisposable
+/// <summary>
+/// The app's subscriptions (daprd 1.16 <c>pkg/runtime/subscription</c> and <c>pkg/runtime/pubsub/subscriptions.go</c>):
+/// read once at start from <c>GET /dapr/subscribe</c> and merged with the declarative <c>Subscription</c> resources
+/// (a programmatic subscription replaces a declarative one for the same pubsub and topic), then each one subscribed on
+/// its component with a <see cref="SubscriptionDelivery"/> as handler. Delivery concurrency is the component's
+/// (pubsub.redis <c>concurrency</c>).
+/// </summary>
+internal sealed partial class SubscriptionManager(
+    EmulatorOptions options,
+    ComponentRegistry registry,
+    LoadedResources resources,
+    AppChannel.AppChannel appChannel,
+    ILoggerFactory loggerFactory) : IAsyncDisposable
 {
-    public IReadOnlyList<SubscriptionDefinition> Active { get; } = [];
+    private readonly ILogger logger = loggerFactory.CreateLogger("dapr.runtime.processor.subscription");
+    private readonly List<IAsyncDisposable> started = [];
+    private IReadOnlyList<SubscriptionDefinition> active = [];
 
-    public Task StartAsync(CancellationToken cancellationToken) => Task.Delay(Active.Count, cancellationToken);
+    /// <summary>The subscriptions being delivered (for the metadata API).</summary>
+    public IReadOnlyList<SubscriptionDefinition> Active => Volatile.Read(ref active);
 
-    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (registry.PubSubs.Count == 0)
+        {
+            LogNoPubSub(logger);
+            return;
+        }
+
+        var programmatic = appChannel.Enabled
+            ? await ProgrammaticSubscriptions.GetAsync(appChannel, options.AppId, logger, cancellationToken)
+            : [];
+
+        // Declarative first; a programmatic subscription for the same pubsub and topic replaces it.
+        var merged = new Dictionary<(string PubSub, string Topic), SubscriptionDefinition>();
+        foreach (var subscription in resources.Subscriptions.Concat(programmatic))
+        {
+            merged[(subscription.PubSubName, subscription.Topic)] = subscription;
+        }
+
+        var running = new List<SubscriptionDefinition>();
+        foreach (var subscription in merged.Values)
+        {
+            if (await TryStartAsync(subscription, cancellationToken))
+            {
+                running.Add(subscription);
+            }
+        }
+
+        Volatile.Write(ref active, running);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        IAsyncDisposable[] toStop;
+        lock (started)
+        {
+            toStop = [.. started];
+            started.Clear();
+        }
+
+        Volatile.Write(ref active, []);
+        foreach (var subscription in toStop)
+        {
+            try
+            {
+                await subscription.DisposeAsync();
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                LogStopFailed(logger, ex.Message);
+            }
+        }
+    }
+
+    private async Task<bool> TryStartAsync(SubscriptionDefinition subscription, CancellationToken cancellationToken)
+    {
+        if (subscription.Rules.Count == 0)
+        {
+            LogNoRoutes(logger, subscription.Topic);
+            return false;
+        }
+
+        if (!registry.PubSubs.TryGetValue(subscription.PubSubName, out var entry))
+        {
+            LogUnknownPubSub(logger, subscription.PubSubName, subscription.Topic, subscription.Source);
+            return false;
+        }
+
+        if (subscription.BulkEnabled)
+        {
+            LogBulkNotEmulated(logger, subscription.PubSubName, subscription.Topic);
+            return false;
+        }
+
+        List<CompiledRule> rules;
+        try
+        {
+            rules = subscription.Rules.Select(CompiledRule.Compile).ToList();
+        }
+        catch (Exception ex) when (ex is RouteExpressionException or UriFormatException)
+        {
+            LogBadRule(logger, subscription.PubSubName, subscription.Topic, ex.Message);
+            return false;
+        }
+
+        var delivery = new SubscriptionDelivery(
+            subscription,
+            rules,
+            entry.PubSub,
+            appChannel,
+            resources.ComponentPolicies.GetValueOrDefault(subscription.PubSubName),
+            logger);
+        try
+        {
+            var handle = await entry.PubSub.SubscribeAsync(subscription.Topic, subscription.Metadata, delivery.HandleAsync, cancellationToken);
+            lock (started)
+            {
+                started.Add(handle);
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            LogSubscribeFailed(logger, subscription.Topic, ex.Message);
+            return false;
+        }
+
+        if (logger.IsEnabled(LogLevel.Information))
+        {
+            var routes = string.Join(", ", subscription.Rules.Select(r => r.Match.Length == 0 ? "/" + r.Path.TrimStart('/') : $"{r.Match} → /{r.Path.TrimStart('/')}"));
+            LogSubscribed(logger, subscription.PubSubName, subscription.Topic, routes, subscription.DeadLetterTopic ?? "(none)", subscription.Source);
+        }
+
+        return true;
+    }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "No pub/sub component loaded: no subscriptions read")]
+    private static partial void LogNoPubSub(ILogger logger);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "topic {Topic} has an empty routes. removing from subscriptions list")]
+    private static partial void LogNoRoutes(ILogger logger, string topic);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "subscription to topic '{Topic}' ({Source}) uses pubsub '{PubSub}', which is not loaded: subscription not started")]
+    private static partial void LogUnknownPubSub(ILogger logger, string pubSub, string topic, string source);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "subscription to {PubSub}/{Topic} enables bulkSubscribe, which the Dapr emulator does not implement: subscription not started")]
+    private static partial void LogBulkNotEmulated(ILogger logger, string pubSub, string topic);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "subscription to {PubSub}/{Topic} not started: {Error}")]
+    private static partial void LogBadRule(ILogger logger, string pubSub, string topic, string error);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "failed to subscribe to topic {Topic}: {Error}")]
+    private static partial void LogSubscribeFailed(ILogger logger, string topic, string error);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Subscribed to {PubSub}/{Topic}: routes {Routes}, dead-letter topic {DeadLetterTopic} ({Source})")]
+    private static partial void LogSubscribed(ILogger logger, string pubSub, string topic, string routes, string deadLetterTopic, string source);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "error stopping a subscription: {Error}")]
+    private static partial void LogStopFailed(ILogger logger, string error);
 }
