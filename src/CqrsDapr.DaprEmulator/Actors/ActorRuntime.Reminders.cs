@@ -262,7 +262,13 @@ internal sealed partial class ActorRuntime
                 var canceled = false;
                 try
                 {
-                    var response = await CallAsync(reminder.Actor, settings, "method/remind/" + Uri.EscapeDataString(reminder.Name), ActorCall.Json(body), stopping.Token);
+                    var call = ActorCall.Tick(body, () => !token.IsCancellationRequested);
+                    var response = await CallAsync(reminder.Actor, settings, "method/remind/" + Uri.EscapeDataString(reminder.Name), call, stopping.Token);
+                    if (response is null)
+                    {
+                        return;
+                    }
+
                     canceled = IsTruthy(response.Header(ReminderCancelHeader));
                     if (response.StatusCode != 200)
                     {

@@ -139,7 +139,13 @@ internal sealed partial class ActorRuntime
                 try
                 {
                     // Not the timer's token: unregistering a timer (even from its own callback) does not abort a running tick.
-                    var response = await CallAsync(timer.Actor, settings, "method/timer/" + Uri.EscapeDataString(timer.Name), ActorCall.Json(body), stopping.Token);
+                    var call = ActorCall.Tick(body, () => !token.IsCancellationRequested);
+                    var response = await CallAsync(timer.Actor, settings, "method/timer/" + Uri.EscapeDataString(timer.Name), call, stopping.Token);
+                    if (response is null)
+                    {
+                        return;
+                    }
+
                     canceled = IsTruthy(response.Header(ReminderCancelHeader));
                     if (response.StatusCode != 200)
                     {

@@ -12,7 +12,14 @@ namespace CqrsDapr.DaprEmulator.Actors;
 /// <summary>A call to an actor as it arrives on the sidecar API (body, content type, query string and headers to forward).</summary>
 internal sealed record ActorCall(ReadOnlyMemory<byte> Body, string? ContentType, string QueryString, IReadOnlyList<KeyValuePair<string, string>> Headers)
 {
-    public static ActorCall Json(ReadOnlyMemory<byte> body) => new(body, "application/json", "", []);
+    /// <summary>A timer or reminder tick: JSON body; <paramref name="stillScheduled"/> is checked once the turn is held.</summary>
+    public static ActorCall Tick(ReadOnlyMemory<byte> body, Func<bool> stillScheduled) => new(body, "application/json", "", []) { StillScheduled = stillScheduled };
+
+    /// <summary>
+    /// For ticks: false once the timer or reminder was removed while the tick waited for the turn (for example by the
+    /// actor itself in the turn before); the tick is then dropped instead of firing after its removal.
+    /// </summary>
+    public Func<bool>? StillScheduled { get; init; }
 
     public string? Header(string name) => Headers.FirstOrDefault(h => string.Equals(h.Key, name, StringComparison.OrdinalIgnoreCase)).Value;
 }
@@ -160,7 +167,7 @@ internal sealed partial class ActorRuntime : IAsyncDisposable
             }
 
             var path = "method/" + Uri.EscapeDataString(method);
-            var response = await CallAsync(new ActorKey(actorType, actorId), config.For(actorType), path, call, cancellationToken);
+            var response = (await CallAsync(new ActorKey(actorType, actorId), config.For(actorType), path, call, cancellationToken))!;
             if (response.StatusCode == 404)
             {
                 // daprd reports the rewritten method path.
@@ -217,7 +224,8 @@ internal sealed partial class ActorRuntime : IAsyncDisposable
     /// sends <c>PUT /actors/{type}/{id}/{path}</c> to the app. A call that waited on an actor that got deactivated meanwhile
     /// is sent to a new activation, as daprd retries on a closed target.
     /// </summary>
-    private async Task<ActorAppResponse> CallAsync(ActorKey key, ActorTypeSettings settings, string path, ActorCall call, CancellationToken cancellationToken)
+    /// <returns>The app's response, or null for a tick dropped because its timer or reminder was removed meanwhile.</returns>
+    private async Task<ActorAppResponse?> CallAsync(ActorKey key, ActorTypeSettings settings, string path, ActorCall call, CancellationToken cancellationToken)
     {
         while (true)
         {
@@ -232,9 +240,14 @@ internal sealed partial class ActorRuntime : IAsyncDisposable
         }
     }
 
-    private async Task<ActorAppResponse> CallActivationAsync(ActiveActor actor, string path, ActorCall call, CancellationToken cancellationToken)
+    private async Task<ActorAppResponse?> CallActivationAsync(ActiveActor actor, string path, ActorCall call, CancellationToken cancellationToken)
     {
         using var turn = await actor.Lock.AcquireAsync(call.Header(ActorLock.ReentrancyHeader), cancellationToken);
+        if (call.StillScheduled?.Invoke() == false)
+        {
+            return null;
+        }
+
         actor.Touch(time.GetUtcNow());
         using var request = new HttpRequestMessage(HttpMethod.Put, new Uri($"actors/{Uri.EscapeDataString(actor.Key.Type)}/{Uri.EscapeDataString(actor.Key.Id)}/{path}{call.QueryString}", UriKind.Relative))
         {
