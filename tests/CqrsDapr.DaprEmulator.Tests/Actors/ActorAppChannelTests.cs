@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+using System.Globalization;
 using System.Net;
 using System.Text;
 using System.Text.Json;
@@ -16,6 +18,11 @@ public sealed class ActorAppChannelTests
 {
     private const string ActorType = "RawActor";
 
+    // Shared by all tests of this class; every test uses its own actor ids and groups.
+    private static readonly ConcurrentDictionary<string, int> Counters = new(StringComparer.Ordinal);
+    private static readonly ConcurrentDictionary<string, Concurrency> Running = new(StringComparer.Ordinal);
+    private static readonly ConcurrentDictionary<string, DateTimeOffset> HoldEnded = new(StringComparer.Ordinal);
+
     private static Resources ActorStore() =>
         new Resources().Component("actorstore", "state.in-memory", new Dictionary<string, string> { ["actorStateStore"] = "true" });
 
@@ -30,13 +37,39 @@ public sealed class ActorAppChannelTests
             app.MapDelete("/actors/{type}/{id}", () => Results.Ok());
         });
 
-    private static string Config(bool reentrancy, int maxStackDepth = 32) =>
-        "{\"entities\":[\"" + ActorType + "\"],\"reentrancy\":{\"enabled\":" + (reentrancy ? "true" : "false") + ",\"maxStackDepth\":" + maxStackDepth + "}}";
+    private static string Config(bool reentrancy, int maxStackDepth = 32, string extra = "") =>
+        "{\"entities\":[\"" + ActorType + "\"]" + extra + ",\"reentrancy\":{\"enabled\":" + (reentrancy ? "true" : "false") + ",\"maxStackDepth\":" + maxStackDepth + "}}";
 
     private static async Task<IResult> RespondAsync(HttpContext context, string id, string method)
     {
         switch (method)
         {
+            case "count":
+                {
+                    // Read, yield, write: loses increments unless the sidecar gives each call its own turn.
+                    var seen = Counters.GetOrAdd(id, 0);
+                    await Task.Delay(10, context.RequestAborted);
+                    Counters[id] = seen + 1;
+                    return Results.Text((seen + 1).ToString(CultureInfo.InvariantCulture), "text/plain");
+                }
+
+            case "hold":
+                {
+                    var group = Running.GetOrAdd(context.Request.Query["group"].ToString(), _ => new Concurrency());
+                    group.Enter();
+                    try
+                    {
+                        await Task.Delay(int.Parse(context.Request.Query["ms"].ToString(), CultureInfo.InvariantCulture), context.RequestAborted);
+                        HoldEnded[id] = DateTimeOffset.UtcNow;
+                    }
+                    finally
+                    {
+                        group.Leave();
+                    }
+
+                    return Results.Ok();
+                }
+
             case "ok":
                 context.Response.Headers["X-Custom"] = "from-app";
                 return Results.Text("ok-body", "text/plain");
@@ -62,10 +95,78 @@ public sealed class ActorAppChannelTests
         }
     }
 
+    private sealed class Concurrency
+    {
+        private int now;
+        private int max;
+
+        public int Max => Volatile.Read(ref max);
+
+        public void Enter()
+        {
+            var current = Interlocked.Increment(ref now);
+            int seen;
+            while (current > (seen = Volatile.Read(ref max)) && Interlocked.CompareExchange(ref max, current, seen) != seen)
+            {
+            }
+        }
+
+        public void Leave() => Interlocked.Decrement(ref now);
+    }
+
     private static IResult CancelAfterFirstTick(HttpContext context)
     {
         context.Response.Headers["X-DaprReminderCancel"] = "true";
         return Results.Ok();
+    }
+
+    [Fact]
+    public async Task Concurrent_calls_to_one_actor_take_turns_so_a_read_yield_write_counter_loses_no_increment()
+    {
+        using var resources = ActorStore();
+        await using var host = await StartAsync("raw-turns", resources);
+        using var http = new HttpClient { BaseAddress = new Uri(host.Sidecar.HttpEndpoint) };
+        const int calls = 30;
+
+        var results = await Task.WhenAll(Enumerable.Range(0, calls).Select(async _ =>
+        {
+            using var response = await http.PutAsync(new Uri($"/v1.0/actors/{ActorType}/turns/method/count", UriKind.Relative), null, TestContext.Current.CancellationToken);
+            return int.Parse(await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken), CultureInfo.InvariantCulture);
+        }));
+
+        Assert.Equal(calls, Counters["turns"]);
+        Assert.Equal(Enumerable.Range(1, calls), results.Order());
+    }
+
+    [Fact]
+    public async Task Calls_to_one_actor_never_overlap_while_calls_to_different_actors_do()
+    {
+        using var resources = ActorStore();
+        await using var host = await StartAsync("raw-overlap", resources);
+        using var http = new HttpClient { BaseAddress = new Uri(host.Sidecar.HttpEndpoint) };
+
+        Task Hold(string id, string group) => http.PutAsync(new Uri($"/v1.0/actors/{ActorType}/{id}/method/hold?ms=300&group={group}", UriKind.Relative), null, TestContext.Current.CancellationToken);
+        await Task.WhenAll(Hold("same", "same-actor"), Hold("same", "same-actor"), Hold("same", "same-actor"));
+        await Task.WhenAll(Hold("one", "two-actors"), Hold("two", "two-actors"));
+
+        Assert.Equal(1, Running["same-actor"].Max);
+        Assert.Equal(2, Running["two-actors"].Max);
+    }
+
+    [Fact]
+    public async Task An_idle_actor_busy_in_a_long_call_is_deactivated_only_after_the_call_ends()
+    {
+        using var resources = ActorStore();
+        await using var host = await StartAsync("raw-idle-busy", resources, Config(false, extra: ",\"actorIdleTimeout\":\"300ms\",\"actorScanInterval\":\"100ms\""));
+        using var http = new HttpClient { BaseAddress = new Uri(host.Sidecar.HttpEndpoint) };
+
+        // Idle 300 ms after the call took its turn, while the call holds the turn for 1.2 s.
+        using var response = await http.PutAsync(new Uri($"/v1.0/actors/{ActorType}/busy/method/hold?ms=1200&group=busy", UriKind.Relative), null, TestContext.Current.CancellationToken);
+        var log = await host.App!.WaitForAsync($"/actors/{ActorType}/busy", 1, TimeSpan.FromSeconds(10));
+
+        var deactivation = Assert.Single(log, r => r.Path == $"/actors/{ActorType}/busy");
+        Assert.Equal("DELETE", deactivation.Method);
+        Assert.True(deactivation.At >= HoldEnded["busy"], $"DELETE at {deactivation.At:O} came before the call ended at {HoldEnded["busy"]:O}");
     }
 
     [Fact]

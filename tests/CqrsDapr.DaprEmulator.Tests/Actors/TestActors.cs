@@ -4,7 +4,6 @@ using CqrsDapr.DaprEmulator.Tests.Infrastructure;
 using Dapr.Actors;
 using Dapr.Actors.Runtime;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Options;
 
 namespace CqrsDapr.DaprEmulator.Tests.Actors;
 
@@ -105,7 +104,7 @@ public interface ICounterActor : IActor
     Task<int> GetCountAsync();
 
     /// <summary>Saves <paramref name="value"/> under <paramref name="key"/> through the SDK's StateManager.</summary>
-    Task SaveAsync(KeyValue entry);
+    Task SaveAsync(string key, string value);
 
     Task<string> EchoAsync(string text);
 
@@ -114,19 +113,15 @@ public interface ICounterActor : IActor
 
     Task FailAsync(string message);
 
-    Task StartTimerAsync(TimerRequest request);
+    Task StartTimerAsync(string name, int dueMilliseconds, int periodMilliseconds, string data);
 
     Task StopTimerAsync(string name);
 
-    Task StartReminderAsync(TimerRequest request);
+    Task StartReminderAsync(string name, int dueMilliseconds, int periodMilliseconds, string data);
 
     /// <summary>The reminder as the SDK reads it back from the sidecar (<c>Actor.GetReminderAsync</c>), or null.</summary>
     Task<string?> DescribeReminderAsync(string name);
 }
-
-public sealed record KeyValue(string Key, string Value);
-
-public sealed record TimerRequest(string Name, int DueMilliseconds, int PeriodMilliseconds, string Data);
 
 /// <summary>A counter with the SDK's state manager, timers and reminders; everything it does is recorded on the probe.</summary>
 public sealed class CounterActor(ActorHost host, ActorProbe probe) : Actor(host), ICounterActor, IRemindable
@@ -144,11 +139,7 @@ public sealed class CounterActor(ActorHost host, ActorProbe probe) : Actor(host)
 
     public Task<int> GetCountAsync() => Task.FromResult(count);
 
-    public async Task SaveAsync(KeyValue entry)
-    {
-        ArgumentNullException.ThrowIfNull(entry);
-        await StateManager.SetStateAsync(entry.Key, entry.Value);
-    }
+    public Task SaveAsync(string key, string value) => StateManager.SetStateAsync(key, value);
 
     public Task<string> EchoAsync(string text) => Task.FromResult($"{Id.GetId()}:{text}");
 
@@ -160,28 +151,17 @@ public sealed class CounterActor(ActorHost host, ActorProbe probe) : Actor(host)
 
     public Task FailAsync(string message) => throw new InvalidOperationException(message);
 
-    public async Task StartTimerAsync(TimerRequest request)
-    {
-        ArgumentNullException.ThrowIfNull(request);
-        await RegisterTimerAsync(
-            request.Name,
-            nameof(OnTimerAsync),
-            Encoding.UTF8.GetBytes(request.Data),
-            TimeSpan.FromMilliseconds(request.DueMilliseconds),
-            TimeSpan.FromMilliseconds(request.PeriodMilliseconds));
-    }
+    public Task StartTimerAsync(string name, int dueMilliseconds, int periodMilliseconds, string data) =>
+        RegisterTimerAsync(name, nameof(OnTimerAsync), Encoding.UTF8.GetBytes(data), TimeSpan.FromMilliseconds(dueMilliseconds), TimeSpan.FromMilliseconds(periodMilliseconds));
 
     public Task StopTimerAsync(string name) => UnregisterTimerAsync(name);
 
-    public async Task StartReminderAsync(TimerRequest request)
-    {
-        ArgumentNullException.ThrowIfNull(request);
-        await RegisterReminderAsync(
-            request.Name,
-            Encoding.UTF8.GetBytes(request.Data),
-            TimeSpan.FromMilliseconds(request.DueMilliseconds),
-            request.PeriodMilliseconds > 0 ? TimeSpan.FromMilliseconds(request.PeriodMilliseconds) : Timeout.InfiniteTimeSpan);
-    }
+    public Task StartReminderAsync(string name, int dueMilliseconds, int periodMilliseconds, string data) =>
+        RegisterReminderAsync(
+            name,
+            Encoding.UTF8.GetBytes(data),
+            TimeSpan.FromMilliseconds(dueMilliseconds),
+            periodMilliseconds > 0 ? TimeSpan.FromMilliseconds(periodMilliseconds) : Timeout.InfiniteTimeSpan);
 
     public async Task<string?> DescribeReminderAsync(string name)
     {
@@ -268,7 +248,4 @@ public static class TestActorRegistration
         ArgumentNullException.ThrowIfNull(host);
         return new Dapr.Actors.Client.ActorProxyOptions { HttpEndpoint = host.Sidecar.HttpEndpoint, DaprApiToken = host.ApiToken };
     }
-
-    internal static IOptions<ActorRuntimeOptions> RuntimeOptions(this IServiceProvider services) =>
-        services.GetRequiredService<IOptions<ActorRuntimeOptions>>();
 }
