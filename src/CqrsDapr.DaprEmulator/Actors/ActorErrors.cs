@@ -52,6 +52,9 @@ internal static class ActorErrors
     public static DaprApiException MaxStackDepthExceeded() =>
         new("ERR_ACTOR_STACK_DEPTH", "maximum stack depth exceeded", StatusCode.ResourceExhausted, 500);
 
+    public static DaprApiException RuntimeClosed() =>
+        new("ERR_ACTOR_RUNTIME_CLOSED", "actor runtime is closed", StatusCode.Unavailable, 503);
+
     public static DaprApiException MalformedRequest(string detail) =>
         new("ERR_MALFORMED_REQUEST", "failed deserializing HTTP body: " + detail, StatusCode.InvalidArgument, 400);
 

@@ -154,6 +154,11 @@ internal sealed partial class ActorRuntime
     {
         var store = RequireStore();
         var config = await ready.Task.WaitAsync(cancellationToken);
+        if (stopping.IsCancellationRequested)
+        {
+            throw ActorErrors.RuntimeClosed();
+        }
+
         return config.Hosts(actorType) ? (new ActorReminderStorage(store), config) : throw ActorErrors.ReminderOpActorNotHosted();
     }
 
@@ -275,7 +280,7 @@ internal sealed partial class ActorRuntime
                         LogReminderCallbackFailed(logger, reminder.ActorType, reminder.ActorId, reminder.Name, $"error from actor service: ({response.StatusCode}) {System.Text.Encoding.UTF8.GetString(response.Body)}");
                     }
                 }
-                catch (DaprApiException ex)
+                catch (Exception ex) when (ex is not OperationCanceledException)
                 {
                     LogReminderCallbackFailed(logger, reminder.ActorType, reminder.ActorId, reminder.Name, ex.Message);
                 }

@@ -152,7 +152,7 @@ internal sealed partial class ActorRuntime
                         LogTimerCallbackFailed(logger, timer.Actor.Type, timer.Actor.Id, timer.Name, $"error from actor service: ({response.StatusCode}) {System.Text.Encoding.UTF8.GetString(response.Body)}");
                     }
                 }
-                catch (Hosting.DaprApiException ex)
+                catch (Exception ex) when (ex is not OperationCanceledException)
                 {
                     LogTimerCallbackFailed(logger, timer.Actor.Type, timer.Actor.Id, timer.Name, ex.Message);
                 }

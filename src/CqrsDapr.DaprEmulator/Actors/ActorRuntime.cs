@@ -216,7 +216,6 @@ internal sealed partial class ActorRuntime : IAsyncDisposable
 
         ready.TrySetException(new ObjectDisposedException(nameof(ActorRuntime)));
         _ = ready.Task.Exception;
-        stopping.Dispose();
     }
 
     /// <summary>
@@ -229,6 +228,12 @@ internal sealed partial class ActorRuntime : IAsyncDisposable
     {
         while (true)
         {
+            // Once shutdown began no actor is activated again (it would outlive the deactivation of all actors).
+            if (stopping.IsCancellationRequested)
+            {
+                throw ActorErrors.RuntimeClosed();
+            }
+
             var actor = Activate(key, settings);
             try
             {
@@ -323,6 +328,11 @@ internal sealed partial class ActorRuntime : IAsyncDisposable
     private async Task<ActorHostConfig> HostedConfigAsync(CancellationToken cancellationToken)
     {
         var config = await ready.Task.WaitAsync(cancellationToken);
+        if (stopping.IsCancellationRequested)
+        {
+            throw ActorErrors.RuntimeClosed();
+        }
+
         return HostingEnabled ? config : ActorHostConfig.Empty;
     }
 

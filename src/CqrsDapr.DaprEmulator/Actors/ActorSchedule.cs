@@ -63,7 +63,7 @@ internal sealed partial record ActorSchedule(string DueTime, DateTimeOffset Firs
         var first = now;
         if (!string.IsNullOrEmpty(dueTime))
         {
-            first = ParseTime(dueTime, now) ?? throw new FormatException($"error parsing {kind} due time: unsupported time/duration format: {dueTime}");
+            first = Parse(dueTime, now, $"error parsing {kind} due time");
         }
 
         ActorPeriod parsedPeriod;
@@ -79,7 +79,7 @@ internal sealed partial record ActorSchedule(string DueTime, DateTimeOffset Firs
         DateTimeOffset? expires = null;
         if (!string.IsNullOrEmpty(ttl))
         {
-            expires = ParseTime(ttl, first) ?? throw new FormatException($"error parsing {kind} TTL: unsupported time/duration format: {ttl}");
+            expires = Parse(ttl, first, $"error parsing {kind} TTL");
             if (now > expires || first > expires)
             {
                 throw new FormatException($"{kind} {key} has already expired: dueTime: {first:O} TTL: {ttl}");
@@ -89,12 +89,18 @@ internal sealed partial record ActorSchedule(string DueTime, DateTimeOffset Firs
         return new ActorSchedule(dueTime ?? "", first, parsedPeriod, expires);
     }
 
-    /// <summary>dapr/kit <c>ParseTime</c>: ISO-8601 duration (no repetitions), Go duration, or RFC 3339 time.</summary>
-    public static DateTimeOffset? ParseTime(string value, DateTimeOffset offset)
+    /// <summary>
+    /// dapr/kit <c>ParseTime</c>: an ISO-8601 duration (repetitions are not allowed), a Go duration (both added to
+    /// <paramref name="offset"/>) or an RFC 3339 time. Throws <see cref="FormatException"/> with dapr/kit's message.
+    /// </summary>
+    public static DateTimeOffset ParseTime(string value, DateTimeOffset offset)
     {
+        ArgumentNullException.ThrowIfNull(value);
         if (TryParseIso8601(value, out var years, out var months, out var days, out var duration, out var repeats))
         {
-            return repeats != -1 ? null : offset.AddYears(years).AddMonths(months).AddDays(days).Add(duration);
+            return repeats != -1
+                ? throw new FormatException("repetitions are not allowed")
+                : offset.AddYears(years).AddMonths(months).AddDays(days).Add(duration);
         }
 
         if (TryParseGoDuration(value, out var goDuration))
@@ -102,7 +108,9 @@ internal sealed partial record ActorSchedule(string DueTime, DateTimeOffset Firs
             return offset.Add(goDuration);
         }
 
-        return Rfc3339().IsMatch(value) && DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.None, out var time) ? time : null;
+        return Rfc3339().IsMatch(value) && DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.None, out var time)
+            ? time
+            : throw new FormatException("unsupported time/duration format: " + value);
     }
 
     /// <summary>Go <c>time.ParseDuration</c> ("1h0m5s0ms", "1.5s", "0").</summary>
@@ -208,6 +216,18 @@ internal sealed partial record ActorSchedule(string DueTime, DateTimeOffset Firs
         }
 
         return true;
+    }
+
+    private static DateTimeOffset Parse(string value, DateTimeOffset offset, string context)
+    {
+        try
+        {
+            return ParseTime(value, offset);
+        }
+        catch (FormatException ex)
+        {
+            throw new FormatException($"{context}: {ex.Message}", ex);
+        }
     }
 
     [GeneratedRegex(@"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")]

@@ -32,8 +32,8 @@ public sealed class ActorAppChannelTests
         {
             app.MapGet("/dapr/config", () => Results.Text(config ?? Config(reentrancy: false), "application/json"));
             app.MapPut("/actors/{type}/{id}/method/{method}", RespondAsync);
-            app.MapPut("/actors/{type}/{id}/method/timer/{name}", (HttpContext context) => CancelAfterFirstTick(context));
-            app.MapPut("/actors/{type}/{id}/method/remind/{name}", (HttpContext context) => CancelAfterFirstTick(context));
+            app.MapPut("/actors/{type}/{id}/method/timer/{name}", (HttpContext context, string name) => Tick(context, name));
+            app.MapPut("/actors/{type}/{id}/method/remind/{name}", (HttpContext context, string name) => Tick(context, name));
             app.MapDelete("/actors/{type}/{id}", () => Results.Ok());
         });
 
@@ -114,9 +114,14 @@ public sealed class ActorAppChannelTests
         public void Leave() => Interlocked.Decrement(ref now);
     }
 
-    private static IResult CancelAfterFirstTick(HttpContext context)
+    /// <summary>Timer and reminder callbacks; those named "cancel…" ask the sidecar to stop them.</summary>
+    private static IResult Tick(HttpContext context, string name)
     {
-        context.Response.Headers["X-DaprReminderCancel"] = "true";
+        if (name.StartsWith("cancel", StringComparison.Ordinal))
+        {
+            context.Response.Headers["X-DaprReminderCancel"] = "true";
+        }
+
         return Results.Ok();
     }
 
@@ -296,9 +301,9 @@ public sealed class ActorAppChannelTests
         using var resources = ActorStore();
         await using var host = await StartAsync("raw-timer", resources);
         var ct = TestContext.Current.CancellationToken;
-        var path = $"/actors/{ActorType}/c1/method/timer/t1";
+        var path = $"/actors/{ActorType}/c1/method/timer/cancel1";
 
-        var (status, _) = await PutAsync(host, $"/v1.0/actors/{ActorType}/c1/timers/t1", """{"dueTime":"0s","period":"100ms","callback":"cb","data":{"a":1}}""");
+        var (status, _) = await PutAsync(host, $"/v1.0/actors/{ActorType}/c1/timers/cancel1", """{"dueTime":"0s","period":"100ms","callback":"cb","data":{"a":1}}""");
         var ticks = await host.App!.WaitForAsync(path, 1, TimeSpan.FromSeconds(10));
         await Task.Delay(600, ct);
 
@@ -310,18 +315,36 @@ public sealed class ActorAppChannelTests
     }
 
     [Fact]
+    public async Task A_timer_stops_at_its_ttl_and_one_with_repetitions_after_the_last_one()
+    {
+        using var resources = ActorStore();
+        await using var host = await StartAsync("raw-timer-ttl", resources);
+        var ct = TestContext.Current.CancellationToken;
+
+        await PutAsync(host, $"/v1.0/actors/{ActorType}/ttl1/timers/ttl", """{"dueTime":"0s","period":"100ms","ttl":"450ms"}""");
+        await PutAsync(host, $"/v1.0/actors/{ActorType}/ttl1/timers/reps", """{"dueTime":"PT0S","period":"R3/PT0S"}""");
+        await PutAsync(host, $"/v1.0/actors/{ActorType}/ttl1/timers/reps2", """{"period":"R2/PT1S"}""");
+        await Task.Delay(2000, ct);
+
+        var ticks = host.AppLog.Snapshot().Where(r => r.Path.StartsWith($"/actors/{ActorType}/ttl1/method/timer/", StringComparison.Ordinal)).GroupBy(r => r.Path[(r.Path.LastIndexOf('/') + 1)..]).ToDictionary(g => g.Key, g => g.Count());
+        Assert.InRange(ticks["ttl"], 4, 5); // at 0, 100, 200, 300, 400 ms (the tick due at the TTL itself does not fire)
+        Assert.Equal(1, ticks["reps"]); // a zero period has no repeats, whatever R says
+        Assert.Equal(2, ticks["reps2"]);
+    }
+
+    [Fact]
     public async Task A_reminder_whose_callback_answers_reminder_cancel_is_deleted()
     {
         using var resources = ActorStore();
         await using var host = await StartAsync("raw-reminder-cancel", resources);
         var ct = TestContext.Current.CancellationToken;
-        var path = $"/actors/{ActorType}/rc1/method/remind/r1";
+        var path = $"/actors/{ActorType}/rc1/method/remind/cancel1";
 
-        var (created, _) = await PutAsync(host, $"/v1.0/actors/{ActorType}/rc1/reminders/r1", """{"dueTime":"PT0S","period":"R10/PT1S","data":"aGk="}""");
+        var (created, _) = await PutAsync(host, $"/v1.0/actors/{ActorType}/rc1/reminders/cancel1", """{"dueTime":"PT0S","period":"R10/PT1S","data":"aGk="}""");
         await host.App!.WaitForAsync(path, 1, TimeSpan.FromSeconds(10));
         await Task.Delay(1500, ct);
         using var http = new HttpClient { BaseAddress = new Uri(host.Sidecar.HttpEndpoint) };
-        using var afterCancel = await http.GetAsync(new Uri($"/v1.0/actors/{ActorType}/rc1/reminders/r1", UriKind.Relative), ct);
+        using var afterCancel = await http.GetAsync(new Uri($"/v1.0/actors/{ActorType}/rc1/reminders/cancel1", UriKind.Relative), ct);
 
         Assert.Equal(HttpStatusCode.NoContent, created);
         var tick = Assert.Single(host.AppLog.Snapshot(), r => r.Path == path);
