@@ -5,6 +5,7 @@ using CqrsDapr.DaprEmulator.Components;
 using CqrsDapr.DaprEmulator.Hosting;
 using CqrsDapr.DaprEmulator.State;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace CqrsDapr.DaprEmulator.Actors;
@@ -53,10 +54,16 @@ internal sealed partial class ActorRuntime : IAsyncDisposable
     private readonly TaskCompletionSource<ActorHostConfig> ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly CancellationTokenSource stopping = new();
     private readonly ConcurrentDictionary<Task, byte> background = new();
+    private readonly Lazy<Task> shutdown;
     private ActorHostLease? lease;
-    private int disposed;
 
-    public ActorRuntime(EmulatorOptions options, ComponentRegistry registry, LoadedResources resources, AppChannel.AppChannel appChannel, ILoggerFactory loggerFactory)
+    public ActorRuntime(
+        EmulatorOptions options,
+        ComponentRegistry registry,
+        LoadedResources resources,
+        AppChannel.AppChannel appChannel,
+        ILoggerFactory loggerFactory,
+        IHostApplicationLifetime lifetime)
         : this(
             (options ?? throw new ArgumentNullException(nameof(options))).AppId,
             () => registry?.ActorStateStore?.Store,
@@ -65,6 +72,11 @@ internal sealed partial class ActorRuntime : IAsyncDisposable
             loggerFactory,
             TimeProvider.System)
     {
+        // Like daprd on SIGTERM, actors start shutting down as soon as the sidecar is asked to stop, while the HTTP
+        // server still drains in-flight calls: otherwise the server would first wait for every running actor call and
+        // the drain timeout would never apply.
+        ArgumentNullException.ThrowIfNull(lifetime);
+        lifetime.ApplicationStopping.Register(() => _ = shutdown.Value);
     }
 
     /// <summary>Composition without DI (tests run several runtimes over one store).</summary>
@@ -78,6 +90,7 @@ internal sealed partial class ActorRuntime : IAsyncDisposable
         this.appChannel = appChannel;
         this.time = time;
         logger = loggerFactory.CreateLogger("dapr.runtime.actor");
+        shutdown = new Lazy<Task>(ShutdownAsync);
         if (!appChannel.Enabled)
         {
             ready.TrySetResult(ActorHostConfig.Empty); // No app, no hosted actors (daprd without --app-port).
@@ -196,13 +209,11 @@ internal sealed partial class ActorRuntime : IAsyncDisposable
         }
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        if (Interlocked.Exchange(ref disposed, 1) != 0)
-        {
-            return;
-        }
+    /// <summary>Shuts actor hosting down (once; later calls wait for the same shutdown).</summary>
+    public ValueTask DisposeAsync() => new(shutdown.Value);
 
+    private async Task ShutdownAsync()
+    {
         await stopping.CancelAsync();
         StopAllTimers();
         await Task.WhenAll(background.Keys.Select(t => t.ContinueWith(_ => { }, TaskScheduler.Default)));

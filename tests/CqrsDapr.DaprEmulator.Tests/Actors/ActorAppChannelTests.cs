@@ -175,6 +175,27 @@ public sealed class ActorAppChannelTests
     }
 
     [Fact]
+    public async Task On_shutdown_an_actor_still_busy_after_the_drain_timeout_is_deactivated_anyway()
+    {
+        using var resources = ActorStore();
+        await using var host = await StartAsync("raw-drain", resources, Config(false, extra: ",\"drainOngoingCallTimeout\":\"500ms\""));
+        using var http = new HttpClient { BaseAddress = new Uri(host.Sidecar.HttpEndpoint) };
+
+        var busy = http.PutAsync(new Uri($"/v1.0/actors/{ActorType}/drain/method/hold?ms=4000&group=drain", UriKind.Relative), null, TestContext.Current.CancellationToken);
+        await host.App!.WaitForAsync($"/actors/{ActorType}/drain/method/hold", 1, TimeSpan.FromSeconds(10));
+        var stopping = DateTimeOffset.UtcNow;
+        var stopped = host.Sidecar.StopAsync();
+        var log = await host.App.WaitForAsync($"/actors/{ActorType}/drain", 1, TimeSpan.FromSeconds(10));
+        await stopped;
+        (await busy).Dispose(); // The sidecar still answers the call it was relaying when it stopped.
+
+        var deactivation = Assert.Single(log, r => r.Path == $"/actors/{ActorType}/drain");
+        Assert.Equal("DELETE", deactivation.Method);
+        Assert.InRange((deactivation.At - stopping).TotalMilliseconds, 400, 3000);
+        Assert.True(deactivation.At < HoldEnded["drain"], "the busy call was still running when the actor was deactivated");
+    }
+
+    [Fact]
     public async Task The_call_reaches_the_app_as_a_put_with_body_content_type_query_and_headers_and_the_answer_is_relayed()
     {
         using var resources = ActorStore();
