@@ -15,18 +15,6 @@ internal sealed class ActorLock(bool reentrancyEnabled, int maxStackDepth)
     private readonly LinkedList<Flight> flights = new();
     private bool closed;
 
-    /// <summary>Calls holding or waiting for a turn (for busy checks and tests).</summary>
-    public int Pending
-    {
-        get
-        {
-            lock (gate)
-            {
-                return flights.Sum(f => f.Depth);
-            }
-        }
-    }
-
     /// <summary>
     /// Waits for this call's turn. <paramref name="reentrancyId"/> is the caller's <c>Dapr-Reentrancy-Id</c>; the
     /// returned turn says which id to send to the app (null when reentrancy is off: the caller's header is then

@@ -150,7 +150,19 @@ internal sealed partial class ActorRuntime : IAsyncDisposable
                 }
                 else
                 {
-                    lease = await ActorHostLease.AcquireAsync(store, appId, config.HostedTypes, time, logger, cancellationToken);
+                    Volatile.Write(ref lease, await ActorHostLease.AcquireAsync(store, appId, config.HostedTypes, time, logger, cancellationToken));
+                    if (stopping.IsCancellationRequested)
+                    {
+                        // Shutdown began while the lease was being taken and may not have seen it: release it here.
+                        await ReleaseLeaseAsync();
+                        throw new OperationCanceledException("the sidecar is stopping");
+                    }
+
+                    if (config.RemindersStoragePartitions > 0)
+                    {
+                        LogPartitionsNotEmulated(logger, config.RemindersStoragePartitions);
+                    }
+
                     await LoadRemindersAsync(store, config, cancellationToken);
                     Track(ScanIdleActorsAsync(config.ScanInterval));
                     LogStarted(logger, hostedTypes, config.ScanInterval.TotalSeconds);
@@ -220,13 +232,18 @@ internal sealed partial class ActorRuntime : IAsyncDisposable
 
         // daprd halts every actor on shutdown: each gets its turn (up to the drain timeout), then DELETE.
         await Task.WhenAll(table.Values.Select(DeactivateOnShutdownAsync));
-        if (lease is not null)
-        {
-            await lease.DisposeAsync();
-        }
+        await ReleaseLeaseAsync();
 
         ready.TrySetException(new ObjectDisposedException(nameof(ActorRuntime)));
         _ = ready.Task.Exception;
+    }
+
+    private async Task ReleaseLeaseAsync()
+    {
+        if (Interlocked.Exchange(ref lease, null) is { } held)
+        {
+            await held.DisposeAsync();
+        }
     }
 
     /// <summary>
@@ -418,8 +435,13 @@ internal sealed partial class ActorRuntime : IAsyncDisposable
         {
             turn = await actor.Lock.AcquireAsync(null, stopping.Token);
         }
-        catch (Exception ex) when (ex is ActorClosedException or OperationCanceledException)
+        catch (ActorClosedException)
         {
+            return;
+        }
+        catch (OperationCanceledException)
+        {
+            actor.AbandonDeactivation(); // Shutdown deactivates it instead.
             return;
         }
 
@@ -518,6 +540,9 @@ internal sealed partial class ActorRuntime : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "actors: state store does not exist or incorrectly configured. Have you set the property '{{\"name\": \"actorStateStore\", \"value\": \"true\"}}' in your state store component file? Actor types {Types} will not be hosted")]
     private static partial void LogNoActorStateStore(ILogger logger, string types);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "remindersStoragePartitions {Partitions} is not emulated: reminders are kept unpartitioned, one record per actor type")]
+    private static partial void LogPartitionsNotEmulated(ILogger logger, int partitions);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "The app answered {Status} to GET /dapr/config: it hosts no actors")]
     private static partial void LogNoAppConfig(ILogger logger, int status);
