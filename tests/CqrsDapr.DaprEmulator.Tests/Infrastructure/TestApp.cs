@@ -59,6 +59,8 @@ public sealed class TestApp : IAsyncDisposable
             .UseHttpEndpoint(sidecar.HttpEndpoint)
             .UseGrpcEndpoint(sidecar.GrpcEndpoint)
             .UseDaprApiToken(sidecar.ApiToken));
+        // Lets registrations that need the sidecar's endpoints (AddActors options) read them from DI.
+        builder.Services.AddSingleton(sidecar);
         configureServices?.Invoke(builder.Services);
 
         var app = builder.Build();
