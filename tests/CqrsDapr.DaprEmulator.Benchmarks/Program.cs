@@ -18,19 +18,26 @@ await using var redis = await RedisServer.StartAsync();
 var database = await postgres.CreateDatabaseAsync("bench");
 using var resources = new ResourceFolder()
     .Add("pubsub", "pubsub.redis", ("redisHost", redis.ConnectionString), ("redisPassword", ""), ("processingTimeout", "60s"))
-    .Add("statestore", "state.postgresql", ("connectionString", database))
+    .Add("statestore", "state.postgresql", ("connectionString", PostgresConnectionStrings.ToLibpq(database)))
     .Add("memstore", "state.in-memory");
 
-// Start-up: process start until /v1.0/healthz/outbound answers 204.
-var startups = new List<double>();
-for (var i = 0; i < 5; i++)
-{
-    var started = Stopwatch.GetTimestamp();
-    await using var probe = await Sidecar.StartAsync(new SidecarOptions { AppId = "bench-startup", ResourcesPaths = [resources.Path], LogLevel = "warn" });
-    startups.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
-}
+using var inMemoryOnly = new ResourceFolder()
+    .Add("pubsub", "pubsub.in-memory")
+    .Add("memstore", "state.in-memory");
 
-Report.Line("sidecar start-up (process start -> outbound healthy)", Report.Percentiles(startups));
+// Start-up: process start until /v1.0/healthz/outbound answers 204, with in-memory components and with real servers.
+foreach (var (variant, folder) in new[] { ("in-memory components", inMemoryOnly), ("pubsub.redis + state.postgresql", resources) })
+{
+    var startups = new List<double>();
+    for (var i = 0; i < 5; i++)
+    {
+        var started = Stopwatch.GetTimestamp();
+        await using var probe = await Sidecar.StartAsync(new SidecarOptions { AppId = "bench-startup", ResourcesPaths = [folder.Path], LogLevel = "warn" });
+        startups.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+    }
+
+    Report.Line($"sidecar start-up, {variant} (ms)", Report.Percentiles(startups));
+}
 
 var receiver = new Receiver();
 var appPort = FreePort.Next();
@@ -45,8 +52,12 @@ await Warmup(client, receiver, 500);
 var lowLoad = await PubSubScenarios.FixedRateAsync(client, receiver, rate: 500, count: Scaled(5000));
 Report.Line("publish->delivery latency, 500 ev/s, pubsub.redis (ms)", Report.Percentiles(lowLoad.Latencies));
 Report.Line("publish call latency (gRPC PublishEvent), 500 ev/s (ms)", Report.Percentiles(lowLoad.PublishLatencies));
+var pingPong = await PubSubScenarios.OneAtATimeAsync(client, receiver, count: Scaled(3000));
+Report.Line("publish->delivery latency, one in flight, back to back (ms)", Report.Percentiles(pingPong));
+Report.Line("baseline: direct XADD with StackExchange.Redis, no sidecar (ms)", Report.Percentiles(await PubSubScenarios.RawXaddAsync(redis.ConnectionString, Scaled(3000))));
 
 // --- sustained throughput: as fast as the publisher can go, single publishes vs bulk publishes.
+await PubSubScenarios.SaturateAsync(client, receiver, count: Scaled(10_000), inFlight: 64, batch: 1); // JIT and pool warm-up, not reported
 var single = await PubSubScenarios.SaturateAsync(client, receiver, count: Scaled(50_000), inFlight: 64, batch: 1);
 Report.Throughput("sustained throughput, PublishEvent x64 in flight", single);
 var bulk = await PubSubScenarios.SaturateAsync(client, receiver, count: Scaled(100_000), inFlight: 8, batch: 100);
@@ -61,6 +72,7 @@ foreach (var store in new[] { "statestore", "memstore" })
     Report.Line($"state save, gRPC, {store} (ms)", Report.Percentiles(save));
     Report.Line($"state get, gRPC, {store} (ms)", Report.Percentiles(getGrpc));
     Report.Line($"state get, HTTP, {store} (ms)", Report.Percentiles(getHttp));
+    Report.Line($"state get, gRPC, {store}, spaced 2 ms apart (ms)", Report.Percentiles(await StateScenarios.GetSpacedAsync(client, store, rate: 500, Scaled(2000))));
 }
 
 var baseline = await StateScenarios.RawPostgresGetAsync(database, Scaled(5000));

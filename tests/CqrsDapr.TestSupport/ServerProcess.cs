@@ -16,6 +16,7 @@ internal sealed class ServerProcess(
 {
     internal static readonly TimeSpan ReadyTimeout = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan MaxProbePause = TimeSpan.FromMilliseconds(100);
     private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(5);
     private const int MaxPortAttempts = 5;
 
@@ -110,6 +111,7 @@ internal sealed class ServerProcess(
     /// <summary>True when ready; false when the process exited because its port was taken; throws otherwise.</summary>
     private async Task<bool> WaitUntilReadyAsync(ChildProcess process, CancellationToken cancellationToken)
     {
+        var pause = TimeSpan.FromMilliseconds(10);
         var elapsed = Stopwatch.StartNew();
         while (true)
         {
@@ -148,7 +150,9 @@ internal sealed class ServerProcess(
                     $"{name} was not ready within {ReadyTimeout.TotalSeconds:0} s. Output:\n{process.LogTail(40)}");
             }
 
-            await Task.Delay(100, cancellationToken);
+            // Short polls first (a sidecar is up in a few hundred ms), then back off to spare a slow server.
+            await Task.Delay(pause, cancellationToken);
+            pause = TimeSpan.FromTicks(Math.Min(pause.Ticks * 2, MaxProbePause.Ticks));
         }
     }
 }

@@ -1,4 +1,5 @@
 using System.Text;
+using CqrsDapr.TestSupport;
 
 namespace CqrsDapr.DaprEmulator.Tests.Infrastructure;
 
@@ -62,7 +63,7 @@ public sealed class Resources : IDisposable
     /// </summary>
     public Resources PostgresState(string name, string connectionString, bool actorStateStore = false, string? tableName = null, string? keyPrefix = null, IReadOnlyDictionary<string, string>? extra = null)
     {
-        var metadata = new Dictionary<string, string> { ["connectionString"] = ToLibpq(connectionString) };
+        var metadata = new Dictionary<string, string> { ["connectionString"] = PostgresConnectionStrings.ToLibpq(connectionString) };
         foreach (var (k, v) in extra ?? new Dictionary<string, string>())
         {
             metadata[k] = v;
@@ -84,44 +85,6 @@ public sealed class Resources : IDisposable
         }
 
         return Component(name, "state.postgresql", metadata);
-    }
-
-    /// <summary>
-    /// <c>Host=h;Port=p;Username=u;Database=d</c> → <c>host=h port=p user=u dbname=d sslmode=disable</c>; URLs and
-    /// strings already in keyword/value form pass through unchanged.
-    /// </summary>
-    public static string ToLibpq(string connectionString)
-    {
-        ArgumentNullException.ThrowIfNull(connectionString);
-        if (!connectionString.Contains(';', StringComparison.Ordinal) || connectionString.StartsWith("postgres", StringComparison.OrdinalIgnoreCase) && connectionString.Contains("://", StringComparison.Ordinal))
-        {
-            return connectionString;
-        }
-
-        var npgsql = new Npgsql.NpgsqlConnectionStringBuilder(connectionString);
-        static string Quote(string value) => "'" + value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("'", "\\'", StringComparison.Ordinal) + "'";
-        var parts = new List<string>
-        {
-            $"host={Quote(npgsql.Host ?? "localhost")}",
-            $"port={npgsql.Port.ToString(System.Globalization.CultureInfo.InvariantCulture)}",
-            "sslmode=disable",
-        };
-        if (!string.IsNullOrEmpty(npgsql.Username))
-        {
-            parts.Add($"user={Quote(npgsql.Username)}");
-        }
-
-        if (!string.IsNullOrEmpty(npgsql.Password))
-        {
-            parts.Add($"password={Quote(npgsql.Password)}");
-        }
-
-        if (!string.IsNullOrEmpty(npgsql.Database))
-        {
-            parts.Add($"dbname={Quote(npgsql.Database)}");
-        }
-
-        return string.Join(' ', parts);
     }
 
     public Resources RedisPubSub(string name, string redisHost, IReadOnlyDictionary<string, string>? extra = null)
