@@ -44,10 +44,19 @@ internal sealed partial class ComponentRegistry(EmulatorOptions options, ILogger
             EnsureSupported(definition);
         }
 
-        // Components are independent, so they initialise concurrently (start-up is the slowest one, not the sum: a
-        // PostgreSQL store and a Redis pub/sub each take ~100 ms on a cold process). They are registered in file
-        // order, so errors and the single-actor-store rule come out the same whatever finishes first.
-        var inits = components.Select(definition => InitializeOneAsync(definition, cancellationToken)).ToList();
+        // daprd 1.16 initialises components one by one in file order, and components of one type can depend on that
+        // order (two state.postgresql v1 stores share the metadata table's migration level). Those keep it; different
+        // types (Redis pub/sub, PostgreSQL store) initialise concurrently, so start-up is the slowest chain rather than
+        // the sum. Registration is in file order, so errors and the single-actor-store rule come out as in daprd.
+        var inits = new List<Task<IAsyncDisposable?>>(components.Count);
+        var previousOfType = new Dictionary<string, Task>(StringComparer.Ordinal);
+        foreach (var definition in components)
+        {
+            var init = InitializeAfterAsync(previousOfType.GetValueOrDefault(definition.Type), definition, cancellationToken);
+            previousOfType[definition.Type] = init;
+            inits.Add(init);
+        }
+
         await Task.WhenAll(inits.Cast<Task>()).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing); // failures are handled below, in file order
 
         try
@@ -111,10 +120,23 @@ internal sealed partial class ComponentRegistry(EmulatorOptions options, ILogger
         }
     }
 
+    private async Task<IAsyncDisposable?> InitializeAfterAsync(Task? previous, ComponentDefinition definition, CancellationToken cancellationToken)
+    {
+        if (previous is null)
+        {
+            await Task.Yield(); // let every chain start before any of them does synchronous work
+        }
+        else
+        {
+            await previous.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+
+        return await InitializeOneAsync(definition, cancellationToken);
+    }
+
     /// <summary>Creates and initialises one component, bounded by its <c>initTimeout</c>; null for secret stores.</summary>
     private async Task<IAsyncDisposable?> InitializeOneAsync(ComponentDefinition definition, CancellationToken cancellationToken)
     {
-        await Task.Yield(); // let every component start before any of them does synchronous work
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(definition.InitTimeout);
         switch (definition.Kind)
