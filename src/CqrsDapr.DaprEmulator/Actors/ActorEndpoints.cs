@@ -31,7 +31,7 @@ internal static class ActorEndpoints
     private static async Task InvokeAsync(HttpContext context, string actorType, string actorId, string method, ActorRuntime actors)
     {
         var request = context.Request;
-        var body = await ReadBodyAsync(request);
+        var body = await RequestBody.ReadAsync(request);
         var headers = new List<KeyValuePair<string, string>>();
         foreach (var (name, values) in request.Headers)
         {
@@ -91,7 +91,7 @@ internal static class ActorEndpoints
 
     private static async Task<IResult> SaveStateAsync(HttpContext context, string actorType, string actorId, ActorRuntime actors)
     {
-        var body = await ReadBodyAsync(context.Request);
+        var body = await RequestBody.ReadAsync(context.Request);
         List<ActorStateOperation> operations;
         try
         {
@@ -110,24 +110,11 @@ internal static class ActorEndpoints
             return HttpErrors.From(ActorErrors.MalformedRequest(ex.Message));
         }
 
-        return await Run(() => actors.SaveStateAsync(actorType, actorId, operations, context.RequestAborted));
+        return await HttpErrors.NoContentOrErrorAsync(() => actors.SaveStateAsync(actorType, actorId, operations, context.RequestAborted));
     }
 
-    private static async Task<IResult> CreateReminderAsync(HttpContext context, string actorType, string actorId, string name, ActorRuntime actors)
-    {
-        var body = await ReadBodyAsync(context.Request);
-        ActorScheduleRequest request;
-        try
-        {
-            request = ActorScheduleRequest.Parse(body);
-        }
-        catch (JsonException ex)
-        {
-            return HttpErrors.From(ActorErrors.MalformedRequest(ex.Message));
-        }
-
-        return await Run(() => actors.CreateReminderAsync(actorType, actorId, name, request, context.RequestAborted));
-    }
+    private static Task<IResult> CreateReminderAsync(HttpContext context, string actorType, string actorId, string name, ActorRuntime actors) =>
+        WithScheduleAsync(context, request => actors.CreateReminderAsync(actorType, actorId, name, request, context.RequestAborted));
 
     private static async Task<IResult> GetReminderAsync(HttpContext context, string actorType, string actorId, string name, ActorRuntime actors)
     {
@@ -142,44 +129,26 @@ internal static class ActorEndpoints
     }
 
     private static Task<IResult> DeleteReminderAsync(HttpContext context, string actorType, string actorId, string name, ActorRuntime actors) =>
-        Run(() => actors.DeleteReminderAsync(actorType, actorId, name, context.RequestAborted));
+        HttpErrors.NoContentOrErrorAsync(() => actors.DeleteReminderAsync(actorType, actorId, name, context.RequestAborted));
 
-    private static async Task<IResult> CreateTimerAsync(HttpContext context, string actorType, string actorId, string name, ActorRuntime actors)
+    private static Task<IResult> CreateTimerAsync(HttpContext context, string actorType, string actorId, string name, ActorRuntime actors) =>
+        WithScheduleAsync(context, request => actors.CreateTimerAsync(actorType, actorId, name, request, context.RequestAborted));
+
+    private static Task<IResult> DeleteTimerAsync(HttpContext context, string actorType, string actorId, string name, ActorRuntime actors) =>
+        HttpErrors.NoContentOrErrorAsync(() => actors.DeleteTimerAsync(actorType, actorId, name, context.RequestAborted));
+
+    private static async Task<IResult> WithScheduleAsync(HttpContext context, Func<ActorScheduleRequest, Task> schedule)
     {
-        var body = await ReadBodyAsync(context.Request);
         ActorScheduleRequest request;
         try
         {
-            request = ActorScheduleRequest.Parse(body);
+            request = ActorScheduleRequest.Parse(await RequestBody.ReadAsync(context.Request));
         }
         catch (JsonException ex)
         {
             return HttpErrors.From(ActorErrors.MalformedRequest(ex.Message));
         }
 
-        return await Run(() => actors.CreateTimerAsync(actorType, actorId, name, request, context.RequestAborted));
-    }
-
-    private static Task<IResult> DeleteTimerAsync(HttpContext context, string actorType, string actorId, string name, ActorRuntime actors) =>
-        Run(() => actors.DeleteTimerAsync(actorType, actorId, name, context.RequestAborted));
-
-    private static async Task<IResult> Run(Func<Task> action)
-    {
-        try
-        {
-            await action();
-            return Results.NoContent();
-        }
-        catch (DaprApiException ex)
-        {
-            return HttpErrors.From(ex);
-        }
-    }
-
-    private static async Task<ReadOnlyMemory<byte>> ReadBodyAsync(HttpRequest request)
-    {
-        using var buffer = new MemoryStream();
-        await request.Body.CopyToAsync(buffer, request.HttpContext.RequestAborted);
-        return buffer.GetBuffer().AsMemory(0, (int)buffer.Length);
+        return await HttpErrors.NoContentOrErrorAsync(() => schedule(request));
     }
 }

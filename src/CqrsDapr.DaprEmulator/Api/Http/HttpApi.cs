@@ -56,7 +56,7 @@ internal static class HttpApi
 
     private static async Task<IResult> PublishAsync(string pubsub, string topic, HttpRequest request, PublishApi publish)
     {
-        var body = await ReadBodyAsync(request);
+        var body = await RequestBody.ReadAsync(request);
         try
         {
             await publish.PublishAsync(
@@ -78,7 +78,7 @@ internal static class HttpApi
 
     private static async Task<IResult> BulkPublishAsync(string pubsub, string topic, HttpRequest request, PublishApi publish)
     {
-        var body = await ReadBodyAsync(request);
+        var body = await RequestBody.ReadAsync(request);
         List<BulkPublishEntry> entries;
         try
         {
@@ -134,7 +134,7 @@ internal static class HttpApi
 
     private static async Task<IResult> SaveStateAsync(string store, HttpRequest request, StateApi state)
     {
-        var body = await ReadBodyAsync(request);
+        var body = await RequestBody.ReadAsync(request);
         List<StateSaveItem> items;
         try
         {
@@ -157,7 +157,7 @@ internal static class HttpApi
             return HttpErrors.Of(400, "ERR_MALFORMED_REQUEST", "key is empty");
         }
 
-        return await Run(() => state.SaveAsync(store, items, request.HttpContext.RequestAborted));
+        return await HttpErrors.NoContentOrErrorAsync(() => state.SaveAsync(store, items, request.HttpContext.RequestAborted));
     }
 
     private static async Task<IResult> DeleteStateAsync(string store, string key, HttpRequest request, StateApi state)
@@ -169,7 +169,7 @@ internal static class HttpApi
             "last-write" => StateConcurrency.LastWrite,
             _ => StateConcurrency.Unspecified,
         };
-        return await Run(() => state.DeleteAsync(
+        return await HttpErrors.NoContentOrErrorAsync(() => state.DeleteAsync(
             store,
             [new StateDeleteItem(key, string.IsNullOrEmpty(etag) ? null : etag, concurrency, QueryMetadata(request))],
             request.HttpContext.RequestAborted));
@@ -177,7 +177,7 @@ internal static class HttpApi
 
     private static async Task<IResult> GetBulkStateAsync(string store, HttpRequest request, StateApi state)
     {
-        var body = await ReadBodyAsync(request);
+        var body = await RequestBody.ReadAsync(request);
         BulkGetJson? bulk;
         try
         {
@@ -218,7 +218,7 @@ internal static class HttpApi
 
     private static async Task<IResult> TransactionAsync(string store, HttpRequest request, StateApi state)
     {
-        var body = await ReadBodyAsync(request);
+        var body = await RequestBody.ReadAsync(request);
         List<StateTransactionItem> items;
         try
         {
@@ -242,12 +242,12 @@ internal static class HttpApi
             return HttpErrors.From(DaprApiException.MalformedRequest(ex.Message));
         }
 
-        return await Run(() => state.TransactAsync(store, items, request.HttpContext.RequestAborted));
+        return await HttpErrors.NoContentOrErrorAsync(() => state.TransactAsync(store, items, request.HttpContext.RequestAborted));
     }
 
     private static async Task<IResult> QueryAsync(string store, HttpRequest request, StateApi state)
     {
-        var body = await ReadBodyAsync(request);
+        var body = await RequestBody.ReadAsync(request);
         try
         {
             var result = await state.QueryAsync(store, body, request.HttpContext.RequestAborted);
@@ -269,26 +269,6 @@ internal static class HttpApi
         {
             return HttpErrors.From(ex);
         }
-    }
-
-    private static async Task<IResult> Run(Func<Task> action)
-    {
-        try
-        {
-            await action();
-            return Results.NoContent();
-        }
-        catch (DaprApiException ex)
-        {
-            return HttpErrors.From(ex);
-        }
-    }
-
-    private static async Task<ReadOnlyMemory<byte>> ReadBodyAsync(HttpRequest request)
-    {
-        using var buffer = new MemoryStream(request.ContentLength is > 0 and < int.MaxValue ? (int)request.ContentLength.Value : 256);
-        await request.Body.CopyToAsync(buffer, request.HttpContext.RequestAborted);
-        return buffer.GetBuffer().AsMemory(0, (int)buffer.Length);
     }
 
     /// <summary>daprd takes <c>?metadata.key=value</c> query parameters as request metadata.</summary>
@@ -346,5 +326,4 @@ internal static class HttpApi
     private sealed record BulkEntryJson(string? EntryId, JsonElement Event, string? ContentType, Dictionary<string, string>? Metadata);
 
     private sealed record BulkGetJson(List<string>? Keys, int? Parallelism);
-
 }

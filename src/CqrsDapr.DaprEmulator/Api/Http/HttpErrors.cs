@@ -13,6 +13,21 @@ internal static class HttpErrors
     public static IResult Of(int status, string code, string message) =>
         Results.Json(new DaprError(code, message), DaprHttpJson.Options, statusCode: status);
 
+    /// <summary>Runs an API operation that answers <c>204</c>, or daprd's error body when it fails.</summary>
+    public static async Task<IResult> NoContentOrErrorAsync(Func<Task> operation)
+    {
+        ArgumentNullException.ThrowIfNull(operation);
+        try
+        {
+            await operation();
+            return Results.NoContent();
+        }
+        catch (DaprApiException ex)
+        {
+            return From(ex);
+        }
+    }
+
     public static async Task WriteAsync(HttpContext context, int status, string code, string message)
     {
         ArgumentNullException.ThrowIfNull(context);
