@@ -1,0 +1,26 @@
+using CqrsDapr.CommandService.Persistence;
+using CqrsDapr.ServiceDefaults;
+
+var builder = WebApplication.CreateBuilder(args);
+builder.AddServiceDefaults();
+builder.Services.AddWriteDatabase(builder.Configuration);
+
+var app = builder.Build();
+
+if (args.Contains(WriteDatabaseMigrations.Command))
+{
+    await WriteDatabaseMigrations.ApplyAsync(app.Services);
+    return;
+}
+
+if (app.Configuration.GetValue<bool>("Persistence:MigrateOnStartup"))
+{
+    await WriteDatabaseMigrations.ApplyAsync(app.Services);
+}
+
+app.UseProblemDetailsForErrors();
+app.MapDefaultEndpoints();
+await app.RunAsync();
+
+/// <summary>Entry point, visible to WebApplicationFactory in tests.</summary>
+public partial class Program;
