@@ -1,3 +1,7 @@
+using System.Diagnostics;
+using System.Text.Json;
+using CqrsDapr.Contracts;
+
 namespace CqrsDapr.CommandService.Outbox;
 
 /// <summary>
@@ -45,4 +49,35 @@ internal sealed class OutboxMessage
     public DateTimeOffset? NextAttemptAt { get; set; }
 
     public string? LastError { get; set; }
+
+    /// <summary>
+    /// The row for <paramref name="event"/>, raised by version <paramref name="aggregateVersion"/> of its aggregate,
+    /// carrying the current trace context. Add it to the same <c>DbContext</c> and transaction as the aggregate change.
+    /// </summary>
+    public static OutboxMessage For<TEvent>(
+        TEvent @event,
+        string aggregateId,
+        long aggregateVersion,
+        DateTimeOffset occurredAt,
+        string? correlationId,
+        string? causationId)
+        where TEvent : IIntegrationEvent
+    {
+        var activity = Activity.Current;
+        return new OutboxMessage
+        {
+            EventId = Guid.CreateVersion7(occurredAt),
+            AggregateType = TEvent.AggregateType,
+            AggregateId = aggregateId,
+            AggregateVersion = aggregateVersion,
+            EventType = TEvent.EventType,
+            SchemaVersion = TEvent.SchemaVersion,
+            Payload = JsonSerializer.Serialize(@event, ContractsJson.Default.GetTypeInfo(typeof(TEvent))!),
+            OccurredAt = occurredAt,
+            CorrelationId = correlationId,
+            CausationId = causationId,
+            TraceParent = activity?.Id,
+            TraceState = activity?.TraceStateString,
+        };
+    }
 }
