@@ -1,0 +1,36 @@
+using CqrsDapr.Gateway;
+using CqrsDapr.Gateway.Correlation;
+using CqrsDapr.Gateway.Cors;
+using CqrsDapr.Gateway.Limits;
+using CqrsDapr.Gateway.PathGuard;
+using CqrsDapr.Gateway.Proxy;
+using CqrsDapr.ServiceDefaults;
+
+var builder = WebApplication.CreateBuilder(args);
+builder.AddServiceDefaults();
+builder.Services.AddOptions<GatewayOptions>()
+    .Bind(builder.Configuration.GetSection(GatewayOptions.SectionName))
+    .Validate(options => !options.Problems().Any(), "Invalid Gateway configuration: check MaxRequestBodyBytes, RateLimit and Cors.")
+    .ValidateOnStart();
+builder.Services.AddGatewayCors();
+builder.Services.AddClientRateLimiting();
+builder.Services.AddGatewayProxy(builder.Configuration);
+
+var app = builder.Build();
+
+// Order matters: every answer carries the correlation id; internal paths are refused before anything else sees
+// them; preflights end at CORS; throttled and oversized requests end before routing reaches the proxy.
+app.UseMiddleware<CorrelationId>();
+app.UseProblemDetailsForErrors();
+app.UseMiddleware<InternalPathGuard>();
+app.UseCors(GatewayCors.PolicyName);
+app.UseRateLimiter();
+app.UseMiddleware<RequestBodyLimit>();
+app.UseRouting();
+
+app.MapDefaultEndpoints();
+app.MapGatewayProxy();
+await app.RunAsync();
+
+/// <summary>Entry point, visible to WebApplicationFactory in tests.</summary>
+public partial class Program;
