@@ -1,3 +1,4 @@
+using System.Buffers;
 using CqrsDapr.Gateway.Problems;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
@@ -8,20 +9,18 @@ namespace CqrsDapr.Gateway.Limits;
 /// Refuses bodies over <see cref="GatewayOptions.MaxRequestBodyBytes"/> with 413 before anything is forwarded.
 /// </summary>
 /// <remarks>
-/// A declared Content-Length is checked up front. A body of unknown length (chunked) is read into a buffer first,
-/// within the limit, because once the proxy has started streaming it the service would see a torn request.
+/// A declared Content-Length is checked up front (and Kestrel holds the client to it). A body of unknown length
+/// (chunked) is buffered first, counting payload bytes, because once the proxy has started streaming it the service
+/// would see a torn request. Kestrel's own limit is not lowered for chunked bodies: it counts the chunk framing too,
+/// so a body of exactly the allowed size would be refused.
 /// </remarks>
 internal sealed class RequestBodyLimit(RequestDelegate next, IOptions<GatewayOptions> options)
 {
+    private const int BufferThreshold = 64 * 1024;
+
     public async Task InvokeAsync(HttpContext context)
     {
         var limit = options.Value.MaxRequestBodyBytes;
-        var sizeFeature = context.Features.Get<IHttpMaxRequestBodySizeFeature>();
-        if (sizeFeature is { IsReadOnly: false })
-        {
-            sizeFeature.MaxRequestBodySize = limit;
-        }
-
         var request = context.Request;
         if (request.ContentLength > limit)
         {
@@ -29,28 +28,52 @@ internal sealed class RequestBodyLimit(RequestDelegate next, IOptions<GatewayOpt
             return;
         }
 
-        var canHaveBody = context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody ?? false;
-        if (request.ContentLength is null && canHaveBody)
+        if (request.ContentLength is not null)
         {
-            request.EnableBuffering(bufferThreshold: 64 * 1024, bufferLimit: limit);
-            try
+            if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } sizeFeature)
             {
-                await request.Body.CopyToAsync(Stream.Null, context.RequestAborted);
+                sizeFeature.MaxRequestBodySize = limit;
             }
-            catch (Exception exception) when (IsTooLarge(exception))
-            {
-                await TooLarge(context, limit);
-                return;
-            }
-
-            request.Body.Position = 0;
+        }
+        else if (context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody == true
+            && !await BufferWithinLimitAsync(request, limit, context.RequestAborted))
+        {
+            await TooLarge(context, limit);
+            return;
         }
 
         await next(context);
     }
 
-    private static bool IsTooLarge(Exception exception) =>
-        exception is BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } or IOException;
+    private static async Task<bool> BufferWithinLimitAsync(HttpRequest request, long limit, CancellationToken cancellationToken)
+    {
+        request.EnableBuffering(BufferThreshold);
+        var buffer = ArrayPool<byte>.Shared.Rent(16 * 1024);
+        try
+        {
+            long total = 0;
+            int read;
+            while ((read = await request.Body.ReadAsync(buffer, cancellationToken)) > 0)
+            {
+                total += read;
+                if (total > limit)
+                {
+                    return false;
+                }
+            }
+        }
+        catch (BadHttpRequestException exception) when (exception.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return false;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+
+        request.Body.Position = 0;
+        return true;
+    }
 
     private static Task TooLarge(HttpContext context, long limit)
     {

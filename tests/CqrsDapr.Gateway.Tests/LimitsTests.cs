@@ -1,0 +1,84 @@
+using System.Net;
+using System.Text;
+using CqrsDapr.Gateway.Tests.Infrastructure;
+
+namespace CqrsDapr.Gateway.Tests;
+
+public sealed class LimitsTests
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private static Dictionary<string, string?> BodyLimit(int bytes) => new() { ["Gateway:MaxRequestBodyBytes"] = bytes.ToString(System.Globalization.CultureInfo.InvariantCulture) };
+
+    [Fact]
+    public async Task A_body_over_the_limit_is_413_problem_details_and_not_forwarded()
+    {
+        await using var gateway = await GatewayScenario.StartAsync(BodyLimit(1024));
+
+        using var response = await gateway.Http.PostAsync(
+            new Uri("/api/products", UriKind.Relative), new ByteArrayContent(new byte[1025]), Ct);
+
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        await RouteTableTests.AssertProblemAsync(response, 413);
+        Assert.Equal(0, gateway.ForwardedCount);
+    }
+
+    [Theory]
+    [InlineData(1025)]
+    [InlineData(4096)]
+    public async Task A_chunked_body_over_the_limit_is_413_problem_details_and_not_forwarded(int size)
+    {
+        await using var gateway = await GatewayScenario.StartAsync(BodyLimit(1024));
+
+        using var content = new StreamContent(new MemoryStream(new byte[size]));
+        using var request = new HttpRequestMessage(HttpMethod.Put, new Uri("/api/products/1", UriKind.Relative)) { Content = content };
+        request.Headers.TransferEncodingChunked = true;
+        using var response = await gateway.Http.SendAsync(request, Ct);
+
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        await RouteTableTests.AssertProblemAsync(response, 413);
+        Assert.Equal(0, gateway.ForwardedCount);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(1024)]
+    public async Task A_chunked_body_within_the_limit_is_forwarded_whole(int size)
+    {
+        await using var gateway = await GatewayScenario.StartAsync(BodyLimit(1024));
+        var body = new string('x', size);
+
+        using var content = new StreamContent(new MemoryStream(Encoding.ASCII.GetBytes(body)));
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri("/api/products", UriKind.Relative)) { Content = content };
+        request.Headers.TransferEncodingChunked = true;
+        using var response = await gateway.Http.SendAsync(request, Ct);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(body, Assert.Single(gateway.Command.Received).Body);
+    }
+
+    [Fact]
+    public async Task Requests_over_the_rate_limit_are_429_problem_details_with_retry_after_and_not_forwarded()
+    {
+        await using var gateway = await GatewayScenario.StartAsync(new Dictionary<string, string?>
+        {
+            ["Gateway:RateLimit:PermitLimit"] = "2",
+            ["Gateway:RateLimit:WindowSeconds"] = "3600",
+        });
+
+        using var first = await gateway.Http.GetAsync(new Uri("/api/products", UriKind.Relative), Ct);
+        using var second = await gateway.Http.PostAsync(new Uri("/api/products", UriKind.Relative), new StringContent("{}"), Ct);
+        using var third = await gateway.Http.GetAsync(new Uri("/api/products", UriKind.Relative), Ct);
+        using var probe = await gateway.Http.GetAsync(new Uri("/alive", UriKind.Relative), Ct);
+
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, second.StatusCode);
+        Assert.Equal(HttpStatusCode.TooManyRequests, third.StatusCode);
+        await RouteTableTests.AssertProblemAsync(third, 429);
+        var retryAfter = third.Headers.RetryAfter?.Delta;
+        Assert.NotNull(retryAfter);
+        Assert.InRange(retryAfter.Value, TimeSpan.FromSeconds(1), TimeSpan.FromHours(1));
+        Assert.Equal(2, gateway.ForwardedCount);
+        Assert.Equal(HttpStatusCode.OK, probe.StatusCode);
+    }
+}
