@@ -71,4 +71,26 @@ public sealed class CorrelationIdTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
         Assert.Equal("trace-me", response.Headers.GetValues(Header).Single());
     }
+
+    [Fact]
+    public async Task What_the_gateway_logs_for_a_request_carries_its_correlation_id_and_no_dapr_token()
+    {
+        // The proxy's own request logs are Information; appsettings.json keeps them quiet in production.
+        await using var verbose = await GatewayScenario.StartAsync(new Dictionary<string, string?> { ["Logging:LogLevel:Yarp"] = "Information" });
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri("/dapr/config", UriKind.Relative));
+        request.Headers.Add(Header, "log-me-1");
+        request.Headers.Add("dapr-api-token", "super-secret-token");
+        using var refused = await verbose.Http.SendAsync(request, Ct);
+        using var forwarded = new HttpRequestMessage(HttpMethod.Post, new Uri("/api/products", UriKind.Relative)) { Content = new StringContent("{}") };
+        forwarded.Headers.Add(Header, "log-me-2");
+        forwarded.Headers.Add("dapr-api-token", "super-secret-token");
+        using var accepted = await verbose.Http.SendAsync(forwarded, Ct);
+
+        var refusal = Assert.Single(verbose.Logs.Entries, entry => entry.Message.Contains("non-public path", StringComparison.Ordinal));
+        Assert.Equal("log-me-1", refusal.Scope["CorrelationId"]);
+        Assert.Contains(verbose.Logs.Entries, entry => entry.Category.StartsWith("Yarp", StringComparison.Ordinal)
+            && entry.Scope.TryGetValue("CorrelationId", out var id) && Equals(id, "log-me-2"));
+        Assert.DoesNotContain(verbose.Logs.Entries, entry => entry.Message.Contains("super-secret-token", StringComparison.Ordinal)
+            || entry.Scope.Values.Any(value => value?.ToString()?.Contains("super-secret-token", StringComparison.Ordinal) == true));
+    }
 }

@@ -21,8 +21,9 @@ public sealed class GatewayScenario : IAsyncDisposable
 
     private readonly GatewayFactory factory;
 
-    private GatewayScenario(GatewayFactory factory, FakeService query, FakeService? command, int port)
+    private GatewayScenario(GatewayFactory factory, FakeService query, FakeService? command, int port, CapturedLogs logs)
     {
+        Logs = logs;
         this.factory = factory;
         Query = query;
         CommandOrNull = command;
@@ -37,6 +38,9 @@ public sealed class GatewayScenario : IAsyncDisposable
     public HttpClient Http { get; }
 
     public int Port { get; }
+
+    /// <summary>Everything the gateway logged (at every level, including the framework's and YARP's).</summary>
+    public CapturedLogs Logs { get; }
 
     private FakeService? CommandOrNull { get; }
 
@@ -61,10 +65,26 @@ public sealed class GatewayScenario : IAsyncDisposable
         }
 
         var port = FreePort.Next();
-        var factory = new GatewayFactory(configuration);
-        factory.UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, port));
-        factory.StartServer();
-        return new GatewayScenario(factory, query, command, port);
+        var logs = new CapturedLogs();
+        var factory = new GatewayFactory(configuration, logs);
+        try
+        {
+            factory.UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, port));
+            factory.StartServer();
+        }
+        catch
+        {
+            await factory.DisposeAsync();
+            await query.DisposeAsync();
+            if (command is not null)
+            {
+                await command.DisposeAsync();
+            }
+
+            throw;
+        }
+
+        return new GatewayScenario(factory, query, command, port, logs);
     }
 
     /// <summary>
@@ -94,13 +114,17 @@ public sealed class GatewayScenario : IAsyncDisposable
         }
     }
 
-    private sealed class GatewayFactory(IReadOnlyDictionary<string, string?> settings) : WebApplicationFactory<Program>
+    private sealed class GatewayFactory(IReadOnlyDictionary<string, string?> settings, CapturedLogs logs) : WebApplicationFactory<Program>
     {
         protected override void ConfigureWebHost(IWebHostBuilder builder)
         {
             builder.UseEnvironment(Environments.Production);
             builder.ConfigureAppConfiguration(configuration => configuration.AddInMemoryCollection(settings));
-            builder.ConfigureLogging(logging => logging.ClearProviders());
+            builder.ConfigureLogging(logging => logging
+                .ClearProviders()
+                .SetMinimumLevel(LogLevel.Trace)
+                .AddFilter((_, _) => true)
+                .AddProvider(logs));
         }
     }
 }

@@ -1,0 +1,19 @@
+using CqrsDapr.Gateway.Tests.Infrastructure;
+using Microsoft.Extensions.Options;
+
+namespace CqrsDapr.Gateway.Tests;
+
+public sealed class GatewayConfigurationTests
+{
+    [Theory]
+    [InlineData("Gateway:MaxRequestBodyBytes", "0")]
+    [InlineData("Gateway:RateLimit:PermitLimit", "-1")]
+    [InlineData("Gateway:RateLimit:WindowSeconds", "0")]
+    public async Task The_gateway_refuses_to_start_with_an_invalid_setting(string key, string value)
+    {
+        await Assert.ThrowsAsync<OptionsValidationException>(async () =>
+        {
+            await using var gateway = await GatewayScenario.StartAsync(new Dictionary<string, string?> { [key] = value });
+        });
+    }
+}
