@@ -12,6 +12,9 @@ public sealed class GatewayOptions
 
     public CorsSettings Cors { get; set; } = new();
 
+    /// <summary>Addresses or CIDR networks of proxies in front of the gateway whose X-Forwarded-For is believed.</summary>
+    public string[] TrustedProxies { get; set; } = [];
+
     internal IEnumerable<string> Problems()
     {
         if (MaxRequestBodyBytes <= 0)
@@ -27,6 +30,11 @@ public sealed class GatewayOptions
         if (RateLimit.WindowSeconds <= 0)
         {
             yield return $"{SectionName}:RateLimit:WindowSeconds must be positive.";
+        }
+
+        foreach (var proxy in TrustedProxies.Where(proxy => !Clients.TrustedProxies.IsValid(proxy)))
+        {
+            yield return $"{SectionName}:TrustedProxies: '{proxy}' is neither an IP address nor a CIDR network.";
         }
 
         if (Cors.PreflightMaxAgeSeconds < 0)

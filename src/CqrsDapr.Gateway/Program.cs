@@ -1,4 +1,5 @@
 using CqrsDapr.Gateway;
+using CqrsDapr.Gateway.Clients;
 using CqrsDapr.Gateway.Correlation;
 using CqrsDapr.Gateway.Cors;
 using CqrsDapr.Gateway.Limits;
@@ -10,16 +11,19 @@ var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();
 builder.Services.AddOptions<GatewayOptions>()
     .Bind(builder.Configuration.GetSection(GatewayOptions.SectionName))
-    .Validate(options => !options.Problems().Any(), "Invalid Gateway configuration: check MaxRequestBodyBytes, RateLimit and Cors.")
+    .Validate(options => !options.Problems().Any(), "Invalid Gateway configuration: check MaxRequestBodyBytes, RateLimit, Cors and TrustedProxies.")
     .ValidateOnStart();
+builder.Services.AddTrustedProxies();
 builder.Services.AddGatewayCors();
 builder.Services.AddClientRateLimiting();
 builder.Services.AddGatewayProxy(builder.Configuration);
 
 var app = builder.Build();
 
-// Order matters: every answer carries the correlation id; internal paths are refused before anything else sees
-// them; preflights end at CORS; throttled and oversized requests end before routing reaches the proxy.
+// Order matters: the client address is settled first (rate limits key on it); every answer carries the correlation
+// id; internal paths are refused before anything else sees them; preflights end at CORS; throttled and oversized
+// requests end before routing reaches the proxy.
+app.UseForwardedHeaders();
 app.UseMiddleware<CorrelationId>();
 app.UseProblemDetailsForErrors();
 app.UseMiddleware<InternalPathGuard>();

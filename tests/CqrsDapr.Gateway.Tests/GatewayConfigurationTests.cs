@@ -9,6 +9,8 @@ public sealed class GatewayConfigurationTests
     [InlineData("Gateway:MaxRequestBodyBytes", "0")]
     [InlineData("Gateway:RateLimit:PermitLimit", "-1")]
     [InlineData("Gateway:RateLimit:WindowSeconds", "0")]
+    [InlineData("Gateway:TrustedProxies:0", "not-an-address")]
+    [InlineData("Gateway:TrustedProxies:0", "10.0.0.0/99")]
     public async Task The_gateway_refuses_to_start_with_an_invalid_setting(string key, string value)
     {
         await Assert.ThrowsAsync<OptionsValidationException>(async () =>
