@@ -69,4 +69,24 @@ public sealed class InternalPathTests : IAsyncLifetime
         Assert.Equal(200, response.StatusCode);
         Assert.Equal("/api/products/7?q=1", Assert.Single(Gateway.Query.Received).Target);
     }
+
+    [Fact]
+    public async Task Connect_on_the_api_is_405_problem_details_and_not_forwarded()
+    {
+        var response = await Gateway.SendRawAsync("CONNECT", "/api/products", TestContext.Current.CancellationToken);
+
+        Assert.Equal(405, response.StatusCode);
+        Assert.StartsWith("application/problem+json", response.ContentType, StringComparison.Ordinal);
+        Assert.Equal(0, Gateway.ForwardedCount);
+    }
+
+    [Fact]
+    public async Task A_connect_tunnel_request_is_refused_and_not_forwarded()
+    {
+        // Authority-form targets are rejected by Kestrel itself (400, before the gateway's pipeline runs).
+        var response = await Gateway.SendRawAsync("CONNECT", "query-service:80", TestContext.Current.CancellationToken);
+
+        Assert.Equal(400, response.StatusCode);
+        Assert.Equal(0, Gateway.ForwardedCount);
+    }
 }
