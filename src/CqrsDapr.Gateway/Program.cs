@@ -6,13 +6,14 @@ using CqrsDapr.Gateway.Limits;
 using CqrsDapr.Gateway.PathGuard;
 using CqrsDapr.Gateway.Proxy;
 using CqrsDapr.ServiceDefaults;
+using Microsoft.Extensions.Options;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();
 builder.Services.AddOptions<GatewayOptions>()
     .Bind(builder.Configuration.GetSection(GatewayOptions.SectionName))
-    .Validate(options => !options.Problems().Any(), "Invalid Gateway configuration: check MaxRequestBodyBytes, RateLimit, Cors and TrustedProxies.")
     .ValidateOnStart();
+builder.Services.AddSingleton<IValidateOptions<GatewayOptions>, GatewayOptionsValidator>();
 builder.Services.AddTrustedProxies();
 builder.Services.AddGatewayCors();
 builder.Services.AddClientRateLimiting();

@@ -13,9 +13,12 @@ public sealed class GatewayConfigurationTests
     [InlineData("Gateway:TrustedProxies:0", "10.0.0.0/99")]
     public async Task The_gateway_refuses_to_start_with_an_invalid_setting(string key, string value)
     {
-        await Assert.ThrowsAsync<OptionsValidationException>(async () =>
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(async () =>
         {
             await using var gateway = await GatewayScenario.StartAsync(new Dictionary<string, string?> { [key] = value });
         });
+
+        var setting = key.EndsWith(":0", StringComparison.Ordinal) ? key[..^2] : key;
+        Assert.Contains(setting, error.Message, StringComparison.Ordinal);
     }
 }
