@@ -25,8 +25,9 @@ internal sealed class ProductCommandSender(IOptions<ActorRuntimeOptions> runtime
     private readonly ActorProxyFactory proxies = new(new ActorProxyOptions
     {
         // The same sidecar endpoint and API token the actor runtime was configured with (DAPR_HTTP_ENDPOINT /
-        // DAPR_HTTP_PORT / DAPR_API_TOKEN from configuration).
-        HttpEndpoint = runtime.Value.HttpEndpoint,
+        // DAPR_HTTP_PORT / DAPR_API_TOKEN from configuration). The SDK reads the endpoint as a Uri and hands it back
+        // with a trailing slash, which the proxy would turn into "//v1.0/actors/...".
+        HttpEndpoint = runtime.Value.HttpEndpoint?.TrimEnd('/'),
         DaprApiToken = runtime.Value.DaprApiToken,
         JsonSerializerOptions = runtime.Value.JsonSerializerOptions,
         UseJsonSerialization = true,
