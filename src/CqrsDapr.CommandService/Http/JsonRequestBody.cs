@@ -55,6 +55,13 @@ internal static class JsonRequestBody
             return (null, Problems.PayloadTooLarge());
         }
 
+        // JsonDocument checks UTF-8 only when a string is read, which would surface as a 500 in validation.
+        if (!System.Text.Unicode.Utf8.IsValid(bytes))
+        {
+            errors.Add("$", "The request body is not valid UTF-8.");
+            return (null, null);
+        }
+
         try
         {
             using var document = JsonDocument.Parse(bytes, DocumentOptions);

@@ -59,6 +59,27 @@ public sealed class ProductRejectionsTests(CommandServiceHost host) : IClassFixt
         Assert.Equal(fields, ErrorFields(problem));
     }
 
+    public static TheoryData<string, byte[]> HostileBodies => new()
+    {
+        { "invalid UTF-8", [(byte)'{', (byte)'"', 0xC3, 0x28, (byte)'"', (byte)':', (byte)'1', (byte)'}'] },
+        { "nested 200 deep", System.Text.Encoding.UTF8.GetBytes(string.Concat(Enumerable.Repeat("{\"a\":", 200)) + "1" + new string('}', 200)) },
+        { "number beyond decimal", System.Text.Encoding.UTF8.GetBytes("""{"sku": "A1", "name": "n", "category": "c", "price": {"amount": 1e400, "currency": "EUR"}}""") },
+        { "stock beyond int", System.Text.Encoding.UTF8.GetBytes("""{"sku": "A1", "name": "n", "category": "c", "price": {"amount": 1, "currency": "EUR"}, "stock": 99999999999}""") },
+        { "duplicate object close", System.Text.Encoding.UTF8.GetBytes("""{"sku": "A1"}}""") },
+    };
+
+    [Theory]
+    [MemberData(nameof(HostileBodies))]
+    public async Task A_hostile_body_is_a_400_never_a_500(string _, byte[] body)
+    {
+        var content = new ByteArrayContent(body);
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+
+        var problem = await AssertRejectedAsync(HttpStatusCode.BadRequest, () => api.SendAsync(HttpMethod.Post, "/api/products", content));
+
+        Assert.NotEmpty(ErrorFields(problem));
+    }
+
     [Theory]
     [InlineData("""{"name": null}""", "name")]
     [InlineData("""{"price": {"amount": 5, "currency": "EURO"}}""", "price.currency")]
