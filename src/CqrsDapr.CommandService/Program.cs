@@ -1,9 +1,11 @@
 using CqrsDapr.CommandService.Persistence;
+using CqrsDapr.CommandService.Products;
 using CqrsDapr.ServiceDefaults;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();
 builder.Services.AddWriteDatabase(builder.Configuration);
+builder.AddProducts();
 
 var app = builder.Build();
 
@@ -20,6 +22,7 @@ if (app.Configuration.GetValue<bool>("Persistence:MigrateOnStartup"))
 
 app.UseProblemDetailsForErrors();
 app.MapDefaultEndpoints();
+app.MapProducts();
 await app.RunAsync();
 
 /// <summary>Entry point, visible to WebApplicationFactory in tests.</summary>

@@ -1,0 +1,31 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace CqrsDapr.CommandService.Http;
+
+/// <summary>The ProblemDetails (RFC 9457) this service answers with; <c>code</c> is a stable, machine-readable reason.</summary>
+internal static class Problems
+{
+    public static ProblemHttpResult Create(int status, string title, string code, string? detail = null) =>
+        TypedResults.Problem(detail: detail, statusCode: status, title: title, extensions: new Dictionary<string, object?> { ["code"] = code });
+
+    public static ProblemHttpResult UnsupportedMediaType(IEnumerable<string> accepted) =>
+        Create(StatusCodes.Status415UnsupportedMediaType, "Unsupported content type.", "unsupported-media-type",
+            $"Send the body as {string.Join(" or ", accepted)}.");
+
+    public static ProblemHttpResult PayloadTooLarge() =>
+        Create(StatusCodes.Status413PayloadTooLarge, "The request body is too large.", "payload-too-large",
+            $"The limit is {JsonRequestBody.MaxBytes} bytes.");
+
+    public static ProblemHttpResult NotFound(string? detail) =>
+        Create(StatusCodes.Status404NotFound, "Product not found.", "product-not-found", detail);
+
+    public static ProblemHttpResult Conflict(string code, string? detail) =>
+        Create(StatusCodes.Status409Conflict, "The command conflicts with the product's current state.", code, detail);
+
+    public static ProblemHttpResult PreconditionFailed(string? detail) =>
+        Create(StatusCodes.Status412PreconditionFailed, "The product has changed since the version given in If-Match.", "version-mismatch", detail);
+
+    public static ProblemHttpResult IdempotencyKeyReused() =>
+        Create(StatusCodes.Status422UnprocessableEntity, "The Idempotency-Key was already used for a different request.", "idempotency-key-reused",
+            "Use a new key for a new request; retry a request only with its exact body.");
+}

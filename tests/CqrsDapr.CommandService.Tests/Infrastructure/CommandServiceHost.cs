@@ -1,0 +1,163 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using CqrsDapr.CommandService.Persistence;
+using CqrsDapr.Contracts;
+using CqrsDapr.TestSupport;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Logging;
+
+namespace CqrsDapr.CommandService.Tests.Infrastructure;
+
+/// <summary>
+/// The command service running for real, once per test class: its own migrated database on the shared server, a
+/// Dapr sidecar (daprd or the emulator) with an in-memory actor state store, and the app on a free Kestrel port that
+/// the sidecar calls for <c>/actors/...</c>. The app gets the sidecar's endpoints and API token through its own
+/// configuration (not process-wide environment variables), so classes run in parallel.
+/// </summary>
+public sealed class CommandServiceHost(WriteDatabaseServer server) : IAsyncLifetime
+{
+    public const string ApiToken = "products-test-token";
+
+    private string? resourcesPath;
+    private Sidecar? sidecar;
+    private WebApplicationFactory<Program>? factory;
+
+    public string ConnectionString { get; private set; } = "";
+
+    public HttpClient Client { get; private set; } = new();
+
+    public Sidecar Sidecar => sidecar ?? throw new InvalidOperationException("not started");
+
+    /// <summary>What the app logged at warning level and above.</summary>
+    public CollectedLogs Logs { get; } = new();
+
+    public IServiceProvider Services => (factory ?? throw new InvalidOperationException("not started")).Services;
+
+    public async ValueTask InitializeAsync()
+    {
+        ConnectionString = await server.NewMigratedDatabaseAsync();
+        resourcesPath = Path.Combine(Path.GetTempPath(), "cqrsdapr-tests", "command-service-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(resourcesPath);
+        await File.WriteAllTextAsync(Path.Combine(resourcesPath, "actorstore.yaml"), $"""
+            apiVersion: dapr.io/v1alpha1
+            kind: Component
+            metadata:
+              name: {DaprNames.ActorStore}
+            spec:
+              type: state.in-memory
+              version: v1
+              metadata:
+              - name: actorStateStore
+                value: "true"
+            """, Encoding.UTF8);
+
+        var appPort = FreePort.Next();
+        sidecar = await Sidecar.StartAsync(new SidecarOptions
+        {
+            AppId = DaprNames.CommandService,
+            AppPort = appPort,
+            ResourcesPaths = [resourcesPath],
+            ApiToken = ApiToken,
+            LogLevel = "warn",
+        });
+
+        factory = new CommandServiceFactory(web =>
+        {
+            web.UseEnvironment("Production"); // what clients see in production: no developer exception pages
+            web.UseSetting($"ConnectionStrings:{PersistenceModule.ConnectionName}", ConnectionString);
+            web.UseSetting("DAPR_HTTP_ENDPOINT", sidecar.HttpEndpoint);
+            web.UseSetting("DAPR_GRPC_ENDPOINT", sidecar.GrpcEndpoint);
+            web.UseSetting("DAPR_API_TOKEN", ApiToken);
+            web.UseSetting("Logging:LogLevel:Default", "Warning");
+            web.ConfigureLogging(logging => logging.ClearProviders().AddProvider(Logs));
+        });
+        // A real socket, not the in-memory test server: the sidecar calls the app's /actors endpoints over HTTP.
+        factory.UseKestrel(appPort);
+        factory.StartServer();
+        Client = new HttpClient { BaseAddress = new Uri(string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{appPort}")) };
+        await WaitForActorHostingAsync();
+    }
+
+    /// <summary>A fresh context on this class's database, for arranging and checking rows directly.</summary>
+    internal WriteDbContext Database() => WriteDatabaseServer.CreateContext(ConnectionString);
+
+    /// <summary>Rows in products, outbox and idempotency_records: a rejected request must leave all three unchanged.</summary>
+    public async Task<(int Products, int Outbox, int IdempotencyRecords)> RowCountsAsync()
+    {
+        await using var db = Database();
+        var ct = TestContext.Current.CancellationToken;
+        return (await db.Products.CountAsync(ct), await db.Outbox.CountAsync(ct), await db.IdempotencyRecords.CountAsync(ct));
+    }
+
+    /// <summary>The sidecar routes actor calls once it has read the app's <c>/dapr/config</c> and hosts its types.</summary>
+    private async Task WaitForActorHostingAsync()
+    {
+        using var http = new HttpClient { BaseAddress = new Uri(Sidecar.HttpEndpoint) };
+        http.DefaultRequestHeaders.Add("dapr-api-token", ApiToken);
+        var clock = Stopwatch.StartNew();
+        var last = "";
+        while (clock.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            try
+            {
+                last = await http.GetStringAsync(new Uri("/v1.0/metadata", UriKind.Relative));
+                if (last.Contains("\"ProductActor\"", StringComparison.Ordinal))
+                {
+                    return;
+                }
+            }
+            catch (HttpRequestException e)
+            {
+                last = e.Message;
+            }
+
+            await Task.Delay(100);
+        }
+
+        string app;
+        try
+        {
+            using var config = await Client.GetAsync(new Uri("/dapr/config", UriKind.Relative));
+            app = $"{(int)config.StatusCode} {await config.Content.ReadAsStringAsync()}";
+        }
+        catch (HttpRequestException e)
+        {
+            app = e.Message;
+        }
+
+        throw new TimeoutException($"The sidecar never hosted ProductActor. Last metadata: {last}\nApp /dapr/config: {app}\n{Sidecar.LogTail()}");
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Client.Dispose();
+        if (factory is not null)
+        {
+            await factory.DisposeAsync();
+        }
+
+        if (sidecar is not null)
+        {
+            await sidecar.DisposeAsync();
+        }
+
+        if (resourcesPath is not null)
+        {
+            try
+            {
+                Directory.Delete(resourcesPath, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+        }
+    }
+
+    private sealed class CommandServiceFactory(Action<IWebHostBuilder> configure) : WebApplicationFactory<Program>
+    {
+        protected override void ConfigureWebHost(IWebHostBuilder builder) => configure(builder);
+    }
+}
