@@ -1,9 +1,11 @@
+using CqrsDapr.CommandService.Outbox;
 using CqrsDapr.CommandService.Persistence;
 using CqrsDapr.ServiceDefaults;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();
 builder.Services.AddWriteDatabase(builder.Configuration);
+builder.Services.AddOutbox(builder.Configuration);
 
 var app = builder.Build();
 
