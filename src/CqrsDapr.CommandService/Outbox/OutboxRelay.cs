@@ -190,8 +190,9 @@ internal sealed partial class OutboxRelay : BackgroundService
             }
         }
 
-        // Shutting down: still record what was published, so a restart does not publish it again.
-        var finish = stoppingToken.IsCancellationRequested ? CancellationToken.None : stoppingToken;
+        // From here on the batch is recorded even if shutdown begins meanwhile: what was published must be marked, or
+        // a restart publishes it again (bounded by the command timeout).
+        var finish = CancellationToken.None;
         if (published.Count > 0)
         {
             var sequences = published.ToArray();
