@@ -9,17 +9,23 @@ namespace CqrsDapr.CommandService.Benchmarks;
 internal sealed class TimingPublisher : IOutboxPublisher
 {
     private readonly ConcurrentDictionary<Guid, long> publishedAt = new();
-    private readonly TaskCompletionSource all = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private int expected = int.MaxValue;
-    private int count;
+    private readonly Lock gate = new();
+    private (int Target, TaskCompletionSource Reached)? waiter;
 
     public IReadOnlyDictionary<Guid, long> PublishedAt => publishedAt;
 
     public Task PublishAsync(string topic, EventEnvelope envelope, CancellationToken cancellationToken)
     {
-        if (publishedAt.TryAdd(envelope.EventId, Stopwatch.GetTimestamp()) && Interlocked.Increment(ref count) >= Volatile.Read(ref expected))
+        if (publishedAt.TryAdd(envelope.EventId, Stopwatch.GetTimestamp()))
         {
-            all.TrySetResult();
+            lock (gate)
+            {
+                if (waiter is { } w && publishedAt.Count >= w.Target)
+                {
+                    w.Reached.TrySetResult();
+                    waiter = null;
+                }
+            }
         }
 
         return Task.CompletedTask;
@@ -28,13 +34,17 @@ internal sealed class TimingPublisher : IOutboxPublisher
     /// <summary>Completes once <paramref name="total"/> distinct events were published.</summary>
     public Task WaitForAsync(int total)
     {
-        Volatile.Write(ref expected, total);
-        if (Volatile.Read(ref count) >= total)
+        lock (gate)
         {
-            all.TrySetResult();
-        }
+            if (publishedAt.Count >= total)
+            {
+                return Task.CompletedTask;
+            }
 
-        return all.Task;
+            var reached = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            waiter = (total, reached);
+            return reached.Task;
+        }
     }
 }
 

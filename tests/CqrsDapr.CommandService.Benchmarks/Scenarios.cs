@@ -97,13 +97,14 @@ internal static partial class Scenarios
                     """
                     INSERT INTO outbox (event_id, aggregate_type, aggregate_id, aggregate_version, event_type, schema_version, payload, occurred_at, correlation_id, attempts)
                     SELECT gen_random_uuid(), 'product', gen_random_uuid()::text, 1, 'ProductCreated', 1, @payload::jsonb, now(), 'bench', 0
-                    FROM generate_series(1, @rows);
-                    VACUUM ANALYZE outbox;
+                    FROM generate_series(1, @rows)
                     """, connection);
                 insert.Parameters.AddWithValue("payload", payload);
                 insert.Parameters.AddWithValue("rows", rows);
                 insert.CommandTimeout = 600;
                 await insert.ExecuteNonQueryAsync();
+                await using var vacuum = new NpgsqlCommand("VACUUM ANALYZE outbox", connection) { CommandTimeout = 600 };
+                await vacuum.ExecuteNonQueryAsync();
             }
 
             var publisher = new CountingPublisher(rows);
@@ -130,19 +131,29 @@ internal static partial class Scenarios
         Console.WriteLine();
         Console.WriteLine($"3. Create throughput, {writers} concurrent writers, {seconds} s each (relay off: the write path alone)");
 
-        var efConnectionString = await databases.NewMigratedAsync("create");
-        await using var services = BenchmarkDatabase.Compose(efConnectionString, new CountingPublisher(int.MaxValue), ("Outbox:Enabled", "false"));
-        var factory = services.GetRequiredService<IDbContextFactory<WriteDbContext>>();
-        await RunWritersAsync(factory, writers, TimeSpan.FromSeconds(1)); // warm-up
-        var efCommits = await RunWritersAsync(factory, writers, TimeSpan.FromSeconds(seconds));
-        var efRate = efCommits / (double)seconds;
-
+        var efRate = await EfCreateRateAsync(databases, writers, seconds, autoPrepare: false);
+        var efPreparedRate = await EfCreateRateAsync(databases, writers, seconds, autoPrepare: true);
         var pgbenchConnectionString = await databases.NewMigratedAsync("pgbench");
         var pgbenchRate = await PgbenchAsync(databases.Server, pgbenchConnectionString, writers, seconds);
 
-        Console.WriteLine($"   {"EF Core + outbox (fresh WriteDbContext per create)",-52} {efRate,10:N0} tx/s");
-        Console.WriteLine($"   {"pgbench, same two INSERTs, -M prepared (ceiling)",-52} {pgbenchRate,10:N0} tx/s");
-        Console.WriteLine($"   {"ratio",-52} {efRate / pgbenchRate,10:P0}   (target ≥ 60 %)");
+        Console.WriteLine($"   {"pgbench, same two INSERTs, -M prepared (ceiling)",-58} {pgbenchRate,8:N0} tx/s");
+        Console.WriteLine($"   {"EF Core + outbox, fresh WriteDbContext per create",-58} {efRate,8:N0} tx/s  {efRate / pgbenchRate,5:P0} of ceiling");
+        Console.WriteLine($"   {"  same, Npgsql auto-prepare on (Max Auto Prepare=32)",-58} {efPreparedRate,8:N0} tx/s  {efPreparedRate / pgbenchRate,5:P0} of ceiling");
+        Console.WriteLine("   (target ≥ 60 % of the ceiling; client and server share this machine's cores)");
+    }
+
+    private static async Task<double> EfCreateRateAsync(BenchmarkDatabase databases, int writers, int seconds, bool autoPrepare)
+    {
+        var connectionString = await databases.NewMigratedAsync("create");
+        if (autoPrepare)
+        {
+            connectionString = new NpgsqlConnectionStringBuilder(connectionString) { MaxAutoPrepare = 32, AutoPrepareMinUsages = 2 }.ConnectionString;
+        }
+
+        await using var services = BenchmarkDatabase.Compose(connectionString, new CountingPublisher(int.MaxValue), ("Outbox:Enabled", "false"));
+        var factory = services.GetRequiredService<IDbContextFactory<WriteDbContext>>();
+        await RunWritersAsync(factory, writers, TimeSpan.FromSeconds(1)); // warm-up: pool, EF model, JIT
+        return await RunWritersAsync(factory, writers, TimeSpan.FromSeconds(seconds)) / (double)seconds;
     }
 
     private static async Task<long> RunWritersAsync(IDbContextFactory<WriteDbContext> factory, int writers, TimeSpan duration)

@@ -58,7 +58,7 @@ internal sealed partial class OutboxNotifications(string connectionString, Outbo
             {
                 return;
             }
-            catch (Exception ex) when (ex is NpgsqlException or IOException or TimeoutException or InvalidOperationException)
+            catch (Exception ex)
             {
                 isListening = false;
                 wake.Set();
