@@ -153,7 +153,11 @@ internal static partial class Scenarios
         await using var services = BenchmarkDatabase.Compose(connectionString, new CountingPublisher(int.MaxValue), ("Outbox:Enabled", "false"));
         var factory = services.GetRequiredService<IDbContextFactory<WriteDbContext>>();
         await RunWritersAsync(factory, writers, TimeSpan.FromSeconds(1)); // warm-up: pool, EF model, JIT
-        return await RunWritersAsync(factory, writers, TimeSpan.FromSeconds(seconds)) / (double)seconds;
+        var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
+        var commits = await RunWritersAsync(factory, writers, TimeSpan.FromSeconds(seconds));
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
+        Console.WriteLine($"   (EF run{(autoPrepare ? ", auto-prepare" : string.Empty)}: {commits:N0} creates, client CPU {cpu.TotalMicroseconds / commits:N0} µs per create, {cpu.TotalSeconds / seconds:F2} cores busy in this process)");
+        return commits / (double)seconds;
     }
 
     private static async Task<long> RunWritersAsync(IDbContextFactory<WriteDbContext> factory, int writers, TimeSpan duration)
