@@ -1,3 +1,4 @@
+using CqrsDapr.CommandService.Outbox;
 using CqrsDapr.CommandService.Persistence;
 using CqrsDapr.CommandService.Products;
 using CqrsDapr.ServiceDefaults;
@@ -6,6 +7,7 @@ var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();
 builder.Services.AddWriteDatabase(builder.Configuration);
 builder.AddProducts();
+builder.Services.AddOutbox(builder.Configuration);
 
 var app = builder.Build();
 

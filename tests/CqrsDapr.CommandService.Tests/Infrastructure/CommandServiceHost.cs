@@ -13,7 +13,7 @@ namespace CqrsDapr.CommandService.Tests.Infrastructure;
 
 /// <summary>
 /// The command service running for real, once per test class: its own migrated database on the shared server, a
-/// Dapr sidecar (daprd or the emulator) with an in-memory actor state store, and the app on a free Kestrel port that
+/// Dapr sidecar (daprd or the emulator) with an in-memory actor state store and pub/sub, and the app on a free Kestrel port that
 /// the sidecar calls for <c>/actors/...</c>. The app gets the sidecar's endpoints and API token through its own
 /// configuration (not process-wide environment variables), so classes run in parallel.
 /// </summary>
@@ -52,6 +52,18 @@ public sealed class CommandServiceHost(WriteDatabaseServer server) : IAsyncLifet
               metadata:
               - name: actorStateStore
                 value: "true"
+            """, Encoding.UTF8);
+
+        // The relay publishes what the commands commit through this sidecar, as in production.
+        await File.WriteAllTextAsync(Path.Combine(resourcesPath, "pubsub.yaml"), $"""
+            apiVersion: dapr.io/v1alpha1
+            kind: Component
+            metadata:
+              name: {DaprNames.PubSub}
+            spec:
+              type: pubsub.in-memory
+              version: v1
+              metadata: []
             """, Encoding.UTF8);
 
         var appPort = FreePort.Next();

@@ -1,0 +1,66 @@
+using Microsoft.Extensions.Options;
+
+namespace CqrsDapr.CommandService.Outbox;
+
+/// <summary>The relay's settings, bound from the <c>Outbox</c> configuration section and validated on start.</summary>
+internal sealed class OutboxOptions
+{
+    public const string Section = "Outbox";
+
+    /// <summary>Run the relay in this process. Off for processes that only write (the relay can run elsewhere).</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>Rows claimed and published per transaction.</summary>
+    public int BatchSize { get; set; } = 100;
+
+    /// <summary>Fallback poll when no notification arrives (commits normally wake the relay through LISTEN/NOTIFY).</summary>
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// Wake on PostgreSQL NOTIFY. Off only to measure the poll-only baseline; while the listening connection is down
+    /// the relay polls every second instead.
+    /// </summary>
+    public bool ListenForNotifications { get; set; } = true;
+
+    /// <summary>First retry delay after a failed publish; doubles per attempt up to <see cref="MaxBackoff"/>.</summary>
+    public TimeSpan InitialBackoff { get; set; } = TimeSpan.FromSeconds(1);
+
+    public TimeSpan MaxBackoff { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>How long published rows are kept; null (the default) keeps them forever (the outbox is the event log).</summary>
+    public TimeSpan? Retention { get; set; }
+}
+
+internal sealed class OutboxOptionsValidator : IValidateOptions<OutboxOptions>
+{
+    public ValidateOptionsResult Validate(string? name, OutboxOptions options)
+    {
+        var errors = new List<string>();
+        if (options.BatchSize is < 1 or > 10_000)
+        {
+            errors.Add($"{OutboxOptions.Section}:{nameof(OutboxOptions.BatchSize)} must be between 1 and 10000 (was {options.BatchSize}).");
+        }
+
+        if (options.PollInterval <= TimeSpan.Zero)
+        {
+            errors.Add($"{OutboxOptions.Section}:{nameof(OutboxOptions.PollInterval)} must be positive (was {options.PollInterval}).");
+        }
+
+        if (options.InitialBackoff <= TimeSpan.Zero)
+        {
+            errors.Add($"{OutboxOptions.Section}:{nameof(OutboxOptions.InitialBackoff)} must be positive (was {options.InitialBackoff}).");
+        }
+
+        if (options.MaxBackoff < options.InitialBackoff)
+        {
+            errors.Add($"{OutboxOptions.Section}:{nameof(OutboxOptions.MaxBackoff)} must be at least {nameof(OutboxOptions.InitialBackoff)} (was {options.MaxBackoff}).");
+        }
+
+        if (options.Retention is { } retention && retention <= TimeSpan.Zero)
+        {
+            errors.Add($"{OutboxOptions.Section}:{nameof(OutboxOptions.Retention)} must be positive when set (was {retention}); leave it unset to keep rows forever.");
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+}

@@ -1,0 +1,296 @@
+using System.Diagnostics;
+using System.Text.Json;
+using CqrsDapr.CommandService.Diagnostics;
+using CqrsDapr.CommandService.Persistence;
+using CqrsDapr.Contracts;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace CqrsDapr.CommandService.Outbox;
+
+/// <summary>
+/// Publishes committed outbox rows to the broker. Wakes on the commit notification (or the fallback poll), then drains:
+/// claims due unpublished rows in sequence order with <c>FOR UPDATE SKIP LOCKED</c> (so any number of replicas can run
+/// it), publishes them and marks them published in the same transaction. A failed publish is recorded on its row
+/// (attempts, next attempt, last error), the batch stops there and the relay backs off: while the broker or sidecar is
+/// down nothing is lost, only delayed. Delivery is at-least-once (a crash between publish and commit publishes again).
+/// </summary>
+internal sealed partial class OutboxRelay : BackgroundService
+{
+    /// <summary>How often to poll while the notification connection is down.</summary>
+    private static readonly TimeSpan DisconnectedPollInterval = TimeSpan.FromSeconds(1);
+
+    /// <summary>The backlog gauge is refreshed at most this often (a scrape never counts).</summary>
+    private static readonly TimeSpan BacklogRefreshInterval = TimeSpan.FromSeconds(1);
+
+    private const int LastErrorMaxLength = 2000;
+
+    private readonly IDbContextFactory<WriteDbContext> dbFactory;
+    private readonly IOutboxPublisher publisher;
+    private readonly OutboxMetrics metrics;
+    private readonly OutboxRetention retention;
+    private readonly OutboxOptions options;
+    private readonly TimeProvider time;
+    private readonly ILogger<OutboxRelay> logger;
+    private readonly OutboxWakeSignal wake = new();
+    private readonly OutboxNotifications? notifications;
+    private long lastBacklogRefresh;
+
+    public OutboxRelay(
+        IDbContextFactory<WriteDbContext> dbFactory,
+        IOutboxPublisher publisher,
+        OutboxMetrics metrics,
+        OutboxRetention retention,
+        IOptions<OutboxOptions> options,
+        TimeProvider time,
+        ILogger<OutboxRelay> logger)
+    {
+        this.dbFactory = dbFactory;
+        this.publisher = publisher;
+        this.metrics = metrics;
+        this.retention = retention;
+        this.options = options.Value;
+        this.time = time;
+        this.logger = logger;
+        if (this.options.ListenForNotifications)
+        {
+            using var db = dbFactory.CreateDbContext();
+            var connectionString = db.Database.GetConnectionString()
+                ?? throw new InvalidOperationException("The write database has no connection string to listen on.");
+            notifications = new OutboxNotifications(connectionString, wake, logger);
+        }
+    }
+
+    /// <summary>Completes once the relay listens for commit notifications (never, when it only polls).</summary>
+    internal Task Listening => notifications?.Listening ?? new TaskCompletionSource().Task;
+
+    public override void Dispose()
+    {
+        wake.Dispose();
+        base.Dispose();
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (!options.Enabled)
+        {
+            LogDisabled(logger);
+            return;
+        }
+
+        var listener = notifications?.RunAsync(stoppingToken) ?? Task.CompletedTask;
+        var sweeper = options.Retention is { } keep ? retention.RunAsync(keep, stoppingToken) : Task.CompletedTask;
+        var consecutiveFailures = 0;
+        try
+        {
+            while (!stoppingToken.IsCancellationRequested)
+            {
+                if (await DrainAsync(stoppingToken))
+                {
+                    consecutiveFailures = 0;
+                    var poll = notifications is { IsListening: false } && DisconnectedPollInterval < options.PollInterval
+                        ? DisconnectedPollInterval
+                        : options.PollInterval;
+                    await wake.WaitAsync(poll, stoppingToken);
+                }
+                else
+                {
+                    // The broker (or the database) is probably down: notifications are ignored until the backoff ends,
+                    // so a burst of commits does not turn into a burst of doomed attempts. Only shutdown cuts it short.
+                    consecutiveFailures++;
+                    var backoff = OutboxBackoff.For(consecutiveFailures, options.InitialBackoff, options.MaxBackoff);
+                    LogBackingOff(logger, consecutiveFailures, backoff);
+                    await Task.Delay(backoff, time, stoppingToken);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+        finally
+        {
+            await Task.WhenAll(listener, sweeper);
+        }
+    }
+
+    /// <summary>Publishes batches until no due row is left; false when a batch failed (the caller backs off).</summary>
+    private async Task<bool> DrainAsync(CancellationToken stoppingToken)
+    {
+        while (true)
+        {
+            int claimed;
+            bool failed;
+            try
+            {
+                (claimed, failed) = await PublishBatchAsync(stoppingToken);
+                await RefreshBacklogIfDueAsync(stoppingToken);
+            }
+            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+            {
+                LogDatabaseFailed(logger, ex.GetType().Name, ex.Message);
+                return false;
+            }
+
+            if (failed)
+            {
+                return false;
+            }
+
+            if (claimed < options.BatchSize || stoppingToken.IsCancellationRequested)
+            {
+                return true;
+            }
+        }
+    }
+
+    private async Task<(int Claimed, bool Failed)> PublishBatchAsync(CancellationToken stoppingToken)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(stoppingToken);
+        await using var transaction = await db.Database.BeginTransactionAsync(stoppingToken);
+
+        // Due and unpublished, oldest first; rows another replica holds are skipped, not waited for. Never "sequence >
+        // last seen": sequences commit out of order, so a high-water mark would skip a late commit forever.
+        var rows = await db.Outbox.FromSql(
+            $"""
+            SELECT * FROM outbox
+            WHERE published_at IS NULL AND (next_attempt_at IS NULL OR next_attempt_at <= now())
+            ORDER BY sequence
+            LIMIT {options.BatchSize}
+            FOR UPDATE SKIP LOCKED
+            """).AsNoTracking().ToListAsync(stoppingToken);
+        if (rows.Count == 0)
+        {
+            return (0, false);
+        }
+
+        var published = new List<long>(rows.Count);
+        (OutboxMessage Row, Exception Error)? failure = null;
+        foreach (var row in rows)
+        {
+            if (stoppingToken.IsCancellationRequested)
+            {
+                break;
+            }
+
+            try
+            {
+                await PublishAsync(row, stoppingToken);
+                published.Add(row.Sequence);
+                metrics.Published(time.GetUtcNow() - row.OccurredAt);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception ex)
+            {
+                metrics.PublishFailed();
+                failure = (row, ex);
+                break;
+            }
+        }
+
+        // From here on the batch is recorded even if shutdown begins meanwhile: what was published must be marked, or
+        // a restart publishes it again (bounded by the command timeout).
+        var finish = CancellationToken.None;
+        if (published.Count > 0)
+        {
+            var sequences = published.ToArray();
+            await db.Database.ExecuteSqlAsync(
+                $"UPDATE outbox SET published_at = clock_timestamp() WHERE sequence = ANY({sequences})", finish);
+        }
+
+        if (failure is var (failedRow, error))
+        {
+            var attempts = failedRow.Attempts + 1;
+            var retryIn = OutboxBackoff.For(attempts, options.InitialBackoff, options.MaxBackoff);
+            // The SDK wraps the sidecar's answer (an RpcException naming the real cause) in a generic DaprException.
+            var cause = error.InnerException is { } inner ? $" ({inner.GetType().Name}: {inner.Message})" : "";
+            var message = $"{error.GetType().Name}: {error.Message}{cause}";
+            var lastError = message.Length > LastErrorMaxLength ? message[..LastErrorMaxLength] : message;
+            await db.Database.ExecuteSqlAsync(
+                $"""
+                UPDATE outbox SET attempts = {attempts}, next_attempt_at = now() + {retryIn}, last_error = {lastError}
+                WHERE sequence = {failedRow.Sequence}
+                """,
+                finish);
+            LogPublishFailed(
+                logger, failedRow.Sequence, failedRow.EventId, failedRow.EventType, attempts, retryIn, published.Count, error.GetType().Name, error.Message + cause);
+        }
+
+        await transaction.CommitAsync(finish);
+        return (rows.Count, failure is not null);
+    }
+
+    private async Task PublishAsync(OutboxMessage row, CancellationToken cancellationToken)
+    {
+        var topic = OutboxTopics.For(row.AggregateType)
+            ?? throw new InvalidOperationException($"No topic is mapped for aggregate type '{row.AggregateType}'.");
+
+        // Continue the trace of the command that raised the event (stored with the row).
+        ActivityContext.TryParse(row.TraceParent, row.TraceState, isRemote: true, out var parent);
+        using var activity = CommandServiceTelemetry.ActivitySource.StartActivity($"publish {topic}", ActivityKind.Producer, parent);
+        activity?.SetTag("messaging.system", "dapr");
+        activity?.SetTag("messaging.operation.type", "send");
+        activity?.SetTag("messaging.destination.name", topic);
+        activity?.SetTag("messaging.message.id", row.EventId.ToString());
+        activity?.SetTag("cqrsdapr.outbox.sequence", row.Sequence);
+
+        try
+        {
+            await publisher.PublishAsync(topic, ToEnvelope(row), cancellationToken);
+        }
+        catch (Exception ex)
+        {
+            activity?.AddException(ex);
+            activity?.SetStatus(ActivityStatusCode.Error, ex.GetType().Name);
+            throw;
+        }
+    }
+
+    internal static EventEnvelope ToEnvelope(OutboxMessage row)
+    {
+        using var payload = JsonDocument.Parse(row.Payload);
+        return new EventEnvelope
+        {
+            EventId = row.EventId,
+            EventType = row.EventType,
+            SchemaVersion = row.SchemaVersion,
+            AggregateType = row.AggregateType,
+            AggregateId = row.AggregateId,
+            AggregateVersion = row.AggregateVersion,
+            Sequence = row.Sequence,
+            OccurredAt = row.OccurredAt,
+            CorrelationId = row.CorrelationId,
+            CausationId = row.CausationId,
+            Data = payload.RootElement.Clone(),
+        };
+    }
+
+    private async Task RefreshBacklogIfDueAsync(CancellationToken cancellationToken)
+    {
+        var now = time.GetTimestamp();
+        if (lastBacklogRefresh != 0 && time.GetElapsedTime(lastBacklogRefresh, now) < BacklogRefreshInterval)
+        {
+            return;
+        }
+
+        lastBacklogRefresh = now;
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        metrics.Backlog(await db.Outbox.LongCountAsync(m => m.PublishedAt == null, cancellationToken));
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Outbox relay disabled (Outbox:Enabled=false)")]
+    private static partial void LogDisabled(ILogger logger);
+
+    [LoggerMessage(Level = LogLevel.Warning,
+        Message = "Outbox publish failed for sequence {Sequence} (event {EventId}, {EventType}, attempt {Attempts}); row retried in {RetryIn}, {PublishedCount} row(s) of the batch published before it ({ErrorType}: {Error})")]
+    private static partial void LogPublishFailed(
+        ILogger logger, long sequence, Guid eventId, string eventType, int attempts, TimeSpan retryIn, int publishedCount, string errorType, string error);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Outbox relay could not read or update the outbox ({ErrorType}: {Error})")]
+    private static partial void LogDatabaseFailed(ILogger logger, string errorType, string error);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Outbox relay backing off for {Backoff} after {Failures} failed batch(es) in a row")]
+    private static partial void LogBackingOff(ILogger logger, int failures, TimeSpan backoff);
+}
