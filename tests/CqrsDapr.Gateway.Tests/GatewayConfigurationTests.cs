@@ -1,4 +1,7 @@
 using CqrsDapr.Gateway.Tests.Infrastructure;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 
 namespace CqrsDapr.Gateway.Tests;
@@ -20,5 +23,28 @@ public sealed class GatewayConfigurationTests
 
         var setting = key.EndsWith(":0", StringComparison.Ordinal) ? key[..^2] : key;
         Assert.Contains(setting, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_gateway_refuses_to_start_without_a_route_table()
+    {
+        // Started outside its content root, the gateway does not find appsettings.json and so has no routes.
+        var elsewhere = Directory.CreateTempSubdirectory("cqrsdapr-gateway-");
+        try
+        {
+            using var factory = new WithoutAppSettings(elsewhere.FullName);
+            var error = Assert.Throws<InvalidOperationException>(() => factory.Server);
+            Assert.Contains("ReverseProxy:Routes", error.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            elsewhere.Delete(recursive: true);
+        }
+    }
+
+    private sealed class WithoutAppSettings(string contentRoot) : WebApplicationFactory<Program>
+    {
+        protected override void ConfigureWebHost(IWebHostBuilder builder) =>
+            builder.UseEnvironment(Environments.Production).UseContentRoot(contentRoot);
     }
 }

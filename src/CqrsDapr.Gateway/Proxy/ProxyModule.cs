@@ -23,8 +23,21 @@ internal static partial class ProxyModule
         return services;
     }
 
-    public static void MapGatewayProxy(this IEndpointRouteBuilder endpoints) =>
+    public static void MapGatewayProxy(this IEndpointRouteBuilder endpoints)
+    {
+        // Without routes every request would be a silent 404 (seen when the process starts outside its content root
+        // and never reads appsettings.json): refuse to start instead.
+        var configuration = endpoints.ServiceProvider.GetRequiredService<IConfiguration>();
+        if (!configuration.GetSection($"{SectionName}:Routes").GetChildren().Any())
+        {
+            var environment = endpoints.ServiceProvider.GetRequiredService<IWebHostEnvironment>();
+            throw new InvalidOperationException(
+                $"No routes in configuration section {SectionName}:Routes. The route table is in appsettings.json; the content root is " +
+                $"'{environment.ContentRootPath}' (start the gateway from its folder, or pass --contentRoot).");
+        }
+
         endpoints.MapReverseProxy(proxy => proxy.Use(ForwardErrorsAsProblems));
+    }
 
     /// <summary>
     /// Dapr's headers (<c>dapr-api-token</c>, <c>dapr-app-id</c>, caller ids) are trusted by the services only from
