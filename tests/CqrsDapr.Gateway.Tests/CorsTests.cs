@@ -3,24 +3,8 @@ using CqrsDapr.Gateway.Tests.Infrastructure;
 
 namespace CqrsDapr.Gateway.Tests;
 
-public sealed class CorsTests : IAsyncLifetime
+public sealed class CorsTests : GatewayTest
 {
-    private GatewayScenario? gateway;
-
-    private GatewayScenario Gateway => gateway ?? throw new InvalidOperationException("not started");
-
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
-    public async ValueTask InitializeAsync() => gateway = await GatewayScenario.StartAsync();
-
-    public async ValueTask DisposeAsync()
-    {
-        if (gateway is not null)
-        {
-            await gateway.DisposeAsync();
-        }
-    }
-
     [Fact]
     public async Task A_preflight_from_an_allowed_origin_is_answered_by_the_gateway_and_not_forwarded()
     {

@@ -2,24 +2,8 @@ using CqrsDapr.Gateway.Tests.Infrastructure;
 
 namespace CqrsDapr.Gateway.Tests;
 
-public sealed class ForwardedHeadersTests : IAsyncLifetime
+public sealed class ForwardedHeadersTests : GatewayTest
 {
-    private GatewayScenario? gateway;
-
-    private GatewayScenario Gateway => gateway ?? throw new InvalidOperationException("not started");
-
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
-    public async ValueTask InitializeAsync() => gateway = await GatewayScenario.StartAsync();
-
-    public async ValueTask DisposeAsync()
-    {
-        if (gateway is not null)
-        {
-            await gateway.DisposeAsync();
-        }
-    }
-
     [Fact]
     public async Task Dapr_headers_from_a_client_are_not_forwarded_while_ordinary_headers_are()
     {

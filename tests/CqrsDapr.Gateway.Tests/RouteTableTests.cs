@@ -5,24 +5,8 @@ using CqrsDapr.Gateway.Tests.Infrastructure;
 
 namespace CqrsDapr.Gateway.Tests;
 
-public sealed class RouteTableTests : IAsyncLifetime
+public sealed class RouteTableTests : GatewayTest
 {
-    private GatewayScenario? gateway;
-
-    private GatewayScenario Gateway => gateway ?? throw new InvalidOperationException("not started");
-
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
-    public async ValueTask InitializeAsync() => gateway = await GatewayScenario.StartAsync();
-
-    public async ValueTask DisposeAsync()
-    {
-        if (gateway is not null)
-        {
-            await gateway.DisposeAsync();
-        }
-    }
-
     [Fact]
     public async Task A_get_goes_to_the_query_service_with_path_and_query_intact()
     {
