@@ -1,0 +1,15 @@
+using CqrsDapr.ServiceDefaults;
+
+var builder = WebApplication.CreateBuilder(args);
+builder.AddServiceDefaults();
+builder.Services.AddDaprClient();
+
+var app = builder.Build();
+app.UseProblemDetailsForErrors();
+app.UseCloudEvents();
+app.MapSubscribeHandler();
+app.MapDefaultEndpoints();
+await app.RunAsync();
+
+/// <summary>Entry point, visible to WebApplicationFactory in tests.</summary>
+public partial class Program;
