@@ -18,7 +18,8 @@ internal static class ProductViewKeys
     /// <summary>Minor units per major unit in <see cref="ProductView.PriceKey"/> (4 decimals).</summary>
     public const decimal MinorUnits = 10_000m;
 
-    private static readonly decimal MaxPrice = (decimal.Parse(new string('9', PriceDigits), CultureInfo.InvariantCulture) / MinorUnits);
+    /// <summary>The largest amount with a price key.</summary>
+    public static readonly decimal MaxPrice = decimal.Parse(new string('9', PriceDigits), CultureInfo.InvariantCulture) / MinorUnits;
 
     /// <summary>The view with <see cref="ProductView.PriceKey"/>, <see cref="ProductView.NameKey"/> and <see cref="ProductView.UpdatedAtKey"/> computed from its fields.</summary>
     public static ProductView WithKeys(ProductView view)
