@@ -41,7 +41,7 @@ internal sealed record ProductView
     /// <summary>Price in minor units (4 decimals), zero-padded to 20 digits; ranges and sorting within one currency.</summary>
     public string PriceKey { get; init; } = "";
 
-    /// <summary>Lower-case name (ordinal), for sorting by name.</summary>
+    /// <summary>Lower-case name as hex of its UTF-8 bytes (ordinal order under any collation), for sorting by name.</summary>
     public string NameKey { get; init; } = "";
 
     /// <summary><see cref="UpdatedAt"/> as <c>yyyy-MM-ddTHH:mm:ss.fffffffZ</c> (UTC, fixed width).</summary>

@@ -1,3 +1,5 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
 using CqrsDapr.Contracts;
 using CqrsDapr.QueryService.Products;
 using Dapr;
@@ -14,6 +16,7 @@ namespace CqrsDapr.QueryService.Views;
 internal sealed class DaprProductViewStore(DaprClient dapr) : IProductViewStore
 {
     private static readonly Dictionary<string, string> JsonContent = new() { ["contentType"] = "application/json" };
+    private const int MaxBatch = 202;
     private static readonly StateOptions FirstWrite = new() { Concurrency = ConcurrencyMode.FirstWrite, Consistency = ConsistencyMode.Strong };
 
     public static string KeyOf(Guid id) => $"{ProductView.Type}|{id:D}";
@@ -33,12 +36,168 @@ internal sealed class DaprProductViewStore(DaprClient dapr) : IProductViewStore
         }
         catch (DaprException ex) when (IsInsertConflict(ex))
         {
-            return false; // an etag-less (insert-only) save found the key already there
+            return false; // an etag mismatch, or an insert-only save that found the key already there
+        }
+        catch (DaprException) when (etag is null)
+        {
+            // postgresql v1 reports an insert-only save on an existing key as a generic Internal error ("no item was
+            // updated", dapr-contract.md §3.3), indistinguishable by status from a real failure: the key being there
+            // is what makes it a lost race. Anything else propagates.
+            if (await GetAsync(view.Id, cancellationToken) is not null)
+            {
+                return false;
+            }
+
+            throw;
         }
     }
 
-    public Task<ProductPage> QueryAsync(ProductQuery query, CancellationToken cancellationToken) =>
-        throw new NotImplementedException("The query half of the view store is built with the list endpoint.");
+    public async Task<ProductPage> QueryAsync(ProductQuery query, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        ArgumentOutOfRangeException.ThrowIfLessThan(query.PageSize, 1);
+        ProductPageToken? token = null;
+        if (query.PageToken is not null && (!ProductPageToken.TryDecode(query.PageToken, out token) || !token.Continues(query)))
+        {
+            throw new ArgumentException("The page token does not continue this query; validate it before querying.", nameof(query));
+        }
+
+        var order = new SortOrder(query.Sort);
+        var minPrice = query.MinPrice is { } min ? ProductViewKeys.Price(min) : null;
+        var maxPrice = query.MaxPrice is { } max ? ProductViewKeys.Price(max) : null;
+        var batchSize = Math.Min(MaxBatch, (minPrice ?? maxPrice) is null ? query.PageSize + 2 : (query.PageSize * 2) + 2);
+
+        // Rows the caller has passed: everything up to the token's position in the sort order.
+        var position = token is null ? ((string Key, Guid Id)?)null : (token.LastKey, token.LastId);
+        var start = token is null ? 0 : Math.Max(0, token.Hint - 1);
+        var anchor = position;
+        var items = new List<(ProductView View, long Offset)>(query.PageSize + 1);
+        while (items.Count <= query.PageSize)
+        {
+            var batch = await FetchAsync(order, query.Category, start, batchSize, cancellationToken);
+
+            // The scan may resume mid-result only if the row there is still at or before where we were: then every
+            // row before it was seen. Otherwise rows moved (a view left the result) and we rescan from the start.
+            if (start > 0 && (batch.Count == 0 || order.Compare(order.KeyOf(batch[0]), batch[0].Id, anchor!.Value) > 0))
+            {
+                start = 0;
+                anchor = null;
+                continue;
+            }
+
+            var stop = false;
+            for (var i = 0; i < batch.Count && items.Count <= query.PageSize; i++)
+            {
+                var view = batch[i];
+                var key = order.KeyOf(view);
+                if (position is { } passed && order.Compare(key, view.Id, passed) <= 0)
+                {
+                    continue; // seen already, or inserted behind the position since
+                }
+
+                position = (key, view.Id);
+                if (BeyondPriceRange(order, view.PriceKey, minPrice, maxPrice))
+                {
+                    stop = true; // sorted by price: every later row is beyond the range too
+                    break;
+                }
+
+                if ((minPrice is null || string.CompareOrdinal(view.PriceKey, minPrice) >= 0) &&
+                    (maxPrice is null || string.CompareOrdinal(view.PriceKey, maxPrice) <= 0))
+                {
+                    items.Add((view, start + i));
+                }
+            }
+
+            if (stop || batch.Count < batchSize)
+            {
+                break;
+            }
+
+            anchor = (order.KeyOf(batch[^1]), batch[^1].Id);
+            start += batch.Count - 1; // overlap one row: it must still be there, or rows moved
+        }
+
+        if (items.Count <= query.PageSize)
+        {
+            return new ProductPage([.. items.Select(i => i.View)], null);
+        }
+
+        var last = items[query.PageSize - 1];
+        var next = new ProductPageToken(query.Sort, order.KeyOf(last.View), last.View.Id, ProductPageToken.FingerprintOf(query), last.Offset + 1);
+        return new ProductPage([.. items.Take(query.PageSize).Select(i => i.View)], next.Encode());
+    }
+
+    private async Task<IReadOnlyList<ProductView>> FetchAsync(SortOrder order, string? category, long offset, int limit, CancellationToken cancellationToken)
+    {
+        // v1 compares as text: the boolean is compared as 'false', the view type and category as themselves. Range
+        // operators refuse string operands on v1, so price ranges and the keyset position are applied above instead.
+        var filters = new JsonArray
+        {
+            new JsonObject { ["EQ"] = new JsonObject { ["viewType"] = ProductView.Type } },
+            new JsonObject { ["EQ"] = new JsonObject { ["deleted"] = false } },
+        };
+        if (category is not null)
+        {
+            filters.Add(new JsonObject { ["EQ"] = new JsonObject { ["category"] = category } });
+        }
+
+        var direction = order.Descending ? "DESC" : "ASC";
+        var page = new JsonObject { ["limit"] = limit };
+        if (offset > 0)
+        {
+            page["token"] = offset.ToString(CultureInfo.InvariantCulture);
+        }
+
+        var request = new JsonObject
+        {
+            ["filter"] = new JsonObject { ["AND"] = filters },
+            ["sort"] = new JsonArray
+            {
+                new JsonObject { ["key"] = order.Field, ["order"] = direction },
+                new JsonObject { ["key"] = "id", ["order"] = direction },
+            },
+            ["page"] = page,
+        };
+
+        var response = await dapr.QueryStateAsync<ProductView>(DaprNames.ViewStore, request.ToJsonString(), JsonContent, cancellationToken);
+        return [.. response.Results.Select(r => r.Data).OfType<ProductView>()];
+    }
+
+    private static bool BeyondPriceRange(SortOrder order, string priceKey, string? minPrice, string? maxPrice) => order.Sort switch
+    {
+        ProductSort.Price => maxPrice is not null && string.CompareOrdinal(priceKey, maxPrice) > 0,
+        ProductSort.PriceDescending => minPrice is not null && string.CompareOrdinal(priceKey, minPrice) < 0,
+        _ => false,
+    };
+
+    /// <summary>The stored field a sort orders by, its direction, and the same order in memory (ordinal, as the keys are built for).</summary>
+    private readonly record struct SortOrder(ProductSort Sort)
+    {
+        public string Field => Sort switch
+        {
+            ProductSort.Name or ProductSort.NameDescending => "nameKey",
+            ProductSort.Price or ProductSort.PriceDescending => "priceKey",
+            _ => "updatedAtKey",
+        };
+
+        public bool Descending => Sort is ProductSort.NameDescending or ProductSort.PriceDescending or ProductSort.UpdatedAtDescending;
+
+        public string KeyOf(ProductView view) => Sort switch
+        {
+            ProductSort.Name or ProductSort.NameDescending => view.NameKey,
+            ProductSort.Price or ProductSort.PriceDescending => view.PriceKey,
+            _ => view.UpdatedAtKey,
+        };
+
+        /// <summary>Negative when (key, id) comes before <paramref name="other"/> in this order.</summary>
+        public int Compare(string key, Guid id, (string Key, Guid Id) other)
+        {
+            var byKey = string.CompareOrdinal(key, other.Key);
+            var result = byKey != 0 ? byKey : string.CompareOrdinal(id.ToString("D"), other.Id.ToString("D"));
+            return Descending ? -result : result;
+        }
+    }
 
     private static bool IsInsertConflict(DaprException ex) =>
         ex.InnerException is Grpc.Core.RpcException { StatusCode: Grpc.Core.StatusCode.Aborted or Grpc.Core.StatusCode.FailedPrecondition };

@@ -1,0 +1,178 @@
+using System.Globalization;
+using CqrsDapr.Contracts;
+using CqrsDapr.QueryService.Views;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Net.Http.Headers;
+
+namespace CqrsDapr.QueryService.Products.Queries;
+
+/// <summary>
+/// The product queries: <c>GET /api/products/{id}</c> and <c>GET /api/products</c>, read from the view store, with the
+/// read-your-writes wait of <c>X-Consistency-Token</c> (docs/queries.md).
+/// </summary>
+internal static class ProductQueriesModule
+{
+    public const string ConsistencyTokenHeader = "X-Consistency-Token";
+    public const string ConsistencyStatusHeader = "X-Consistency-Status";
+
+    public static WebApplicationBuilder AddProductQueries(this WebApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.AddOpenApi();
+        builder.Services.TryAddSingleton(TimeProvider.System);
+        builder.Services.TryAddSingleton<ViewChanges>(); // the projector signals through the same instance
+        builder.Services.TryAddSingleton<IProductViewStore, DaprProductViewStore>();
+        builder.Services.AddSingleton<ViewConsistency>();
+        builder.Services.AddOptions<ConsistencyOptions>()
+            .Bind(builder.Configuration.GetSection(ConsistencyOptions.Section))
+            .Validate(o => o.MaxWait > TimeSpan.Zero && o.PollInterval > TimeSpan.Zero, "Consistency:MaxWait and Consistency:PollInterval must be positive.")
+            .ValidateOnStart();
+        return builder;
+    }
+
+    public static WebApplication MapProductQueries(this WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        app.MapOpenApi();
+        var products = app.MapGroup("/api/products").WithTags("Products");
+
+        products.MapGet("/{id}", GetProductAsync)
+            .WithName("GetProduct")
+            .WithSummary("A product by id, from the read view")
+            .WithDescription("ETag is the product version; If-None-Match with it answers 304. X-Consistency-Token waits (bounded) for that write to be visible.")
+            .Produces(StatusCodes.Status304NotModified)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+
+        products.MapGet("/", ListProductsAsync)
+            .WithName("ListProducts")
+            .WithSummary("Products filtered, sorted and paged")
+            .WithDescription("sort: name, -name, price, -price, updatedAt, -updatedAt. Pass nextPageToken as pageToken, with the same filters and sort, for the next page.")
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+        return app;
+    }
+
+    private static async Task<Results<Ok<ProductResponse>, StatusCodeHttpResult, ValidationProblem, ProblemHttpResult>> GetProductAsync(
+        string id,
+        [FromHeader(Name = "If-None-Match")] string? ifNoneMatch,
+        [FromHeader(Name = ConsistencyTokenHeader)] string? consistencyToken,
+        IProductViewStore store,
+        ViewConsistency consistency,
+        HttpContext http,
+        CancellationToken cancellationToken)
+    {
+        if (!Guid.TryParse(id, out var productId))
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["id"] = ["The product id is a UUID."] });
+        }
+
+        var gate = await AwaitConsistencyAsync(consistencyToken, consistency, http, cancellationToken);
+        if (gate.Invalid is { } invalid)
+        {
+            return invalid;
+        }
+
+        if (gate.Behind is { } behind)
+        {
+            return behind;
+        }
+
+        var stored = await store.GetAsync(productId, cancellationToken);
+        if (stored is null || stored.View.Deleted)
+        {
+            return QueryProblems.NotFound($"There is no product {productId:D}.");
+        }
+
+        var etag = string.Create(CultureInfo.InvariantCulture, $"\"{stored.View.Version}\"");
+        http.Response.Headers.ETag = etag;
+        if (Matches(ifNoneMatch, etag))
+        {
+            return TypedResults.StatusCode(StatusCodes.Status304NotModified);
+        }
+
+        return TypedResults.Ok(ProductResponse.From(stored.View));
+    }
+
+    private static async Task<Results<Ok<ProductListResponse>, ValidationProblem, ProblemHttpResult>> ListProductsAsync(
+        [FromQuery] string? category,
+        [FromQuery] string? minPrice,
+        [FromQuery] string? maxPrice,
+        [FromQuery] string? sort,
+        [FromQuery] string? pageSize,
+        [FromQuery] string? pageToken,
+        [FromHeader(Name = ConsistencyTokenHeader)] string? consistencyToken,
+        IProductViewStore store,
+        ViewConsistency consistency,
+        HttpContext http,
+        CancellationToken cancellationToken)
+    {
+        var (query, errors) = ListProductsParameters.Validate(category, minPrice, maxPrice, sort, pageSize, pageToken);
+        if (query is null)
+        {
+            return TypedResults.ValidationProblem(errors);
+        }
+
+        var gate = await AwaitConsistencyAsync(consistencyToken, consistency, http, cancellationToken);
+        if (gate.Invalid is { } invalid)
+        {
+            return invalid;
+        }
+
+        if (gate.Behind is { } behind)
+        {
+            return behind;
+        }
+
+        var page = await store.QueryAsync(query, cancellationToken);
+        return TypedResults.Ok(new ProductListResponse([.. page.Items.Select(ProductResponse.From)], page.NextPageToken));
+    }
+
+    /// <summary>
+    /// Neither result when there is no token or the view reached its version (then <c>X-Consistency-Status:
+    /// consistent</c>); otherwise the answer: 400 for a bad token, 503 with <c>Retry-After</c> when the wait ran out.
+    /// </summary>
+    private static async Task<(ValidationProblem? Invalid, ProblemHttpResult? Behind)> AwaitConsistencyAsync(string? header, ViewConsistency consistency, HttpContext http, CancellationToken cancellationToken)
+    {
+        if (header is null)
+        {
+            return (null, null);
+        }
+
+        if (!ConsistencyToken.TryParse(header, out var token) || token.AggregateType != ProductView.Type || !Guid.TryParse(token.AggregateId, out var aggregateId))
+        {
+            return (TypedResults.ValidationProblem(new Dictionary<string, string[]>
+            {
+                [ConsistencyTokenHeader] = ["Pass the consistency token of a product command response unchanged."],
+            }), null);
+        }
+
+        var outcome = await consistency.WaitForAsync(aggregateId, token.Version, cancellationToken);
+        if (outcome.Reached)
+        {
+            http.Response.Headers[ConsistencyStatusHeader] = "consistent";
+            return (null, null);
+        }
+
+        http.Response.Headers[ConsistencyStatusHeader] = "behind";
+        http.Response.Headers.RetryAfter = "1";
+        return (null, QueryProblems.ConsistencyTimeout(aggregateId, token.Version, outcome.Current));
+    }
+
+    /// <summary>If-None-Match compares weakly (RFC 9110 §13.1.2): <c>*</c> or any listed tag with the same opaque value.</summary>
+    private static bool Matches(string? ifNoneMatch, string etag)
+    {
+        if (string.IsNullOrWhiteSpace(ifNoneMatch))
+        {
+            return false;
+        }
+
+        if (!EntityTagHeaderValue.TryParseList([ifNoneMatch], out var tags))
+        {
+            return false;
+        }
+
+        var current = new EntityTagHeaderValue(etag);
+        return tags.Any(t => t.Equals(EntityTagHeaderValue.Any) || t.Compare(current, useStrongComparison: false));
+    }
+}

@@ -1,0 +1,25 @@
+using System.Globalization;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace CqrsDapr.QueryService.Products.Queries;
+
+/// <summary>The ProblemDetails (RFC 9457) the queries answer with; <c>code</c> is a stable, machine-readable reason.</summary>
+internal static class QueryProblems
+{
+    public static ProblemHttpResult Create(int status, string title, string code, string? detail, Dictionary<string, object?>? more = null)
+    {
+        var extensions = new Dictionary<string, object?>(more ?? [], StringComparer.Ordinal) { ["code"] = code };
+        return TypedResults.Problem(detail: detail, statusCode: status, title: title, extensions: extensions);
+    }
+
+    public static ProblemHttpResult NotFound(string detail) =>
+        Create(StatusCodes.Status404NotFound, "Product not found.", "product-not-found", detail);
+
+    public static ProblemHttpResult ConsistencyTimeout(Guid id, long wanted, long current) =>
+        Create(
+            StatusCodes.Status503ServiceUnavailable,
+            "The views have not caught up with the write yet.",
+            "consistency-timeout",
+            string.Create(CultureInfo.InvariantCulture, $"Product {id:D} is at version {current} in the views; the token asks for version {wanted}. Retry shortly."),
+            new Dictionary<string, object?>(StringComparer.Ordinal) { ["wantedVersion"] = wanted, ["currentVersion"] = current });
+}
