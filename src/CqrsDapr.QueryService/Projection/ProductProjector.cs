@@ -1,0 +1,185 @@
+using System.Globalization;
+using System.Text.Json;
+using CqrsDapr.Contracts;
+using CqrsDapr.Contracts.Products;
+using CqrsDapr.QueryService.Products;
+
+namespace CqrsDapr.QueryService.Projection;
+
+/// <summary>What the projector decided for one event.</summary>
+internal abstract record Projection
+{
+    private Projection()
+    {
+    }
+
+    /// <summary>Save <paramref name="View"/> (with the ETag the current view was read with).</summary>
+    public sealed record Apply(ProductView View) : Projection;
+
+    /// <summary>The view already reflects this event (duplicate or stale): acknowledge without effect.</summary>
+    public sealed record AlreadyApplied : Projection;
+
+    /// <summary>The event can never be applied, whatever the view: quarantine it.</summary>
+    public sealed record Drop(string Reason) : Projection;
+
+    public static readonly AlreadyApplied Ignored = new();
+}
+
+/// <summary>
+/// The product view's projection rules, pure: (current view or none, envelope) → what to store. Events carry the
+/// product's full state after the change, so any newer event is applied on its own and version gaps are fine.
+/// </summary>
+internal static class ProductProjector
+{
+    public static Projection Project(ProductView? current, EventEnvelope envelope)
+    {
+        ArgumentNullException.ThrowIfNull(envelope);
+        if (Validate(envelope) is { } invalid)
+        {
+            return invalid;
+        }
+
+        var id = Guid.Parse(envelope.AggregateId);
+
+        // Newer events win; same or older are duplicates or stale re-deliveries and are acknowledged without effect.
+        // One exception keeps views identical in any delivery order: only the creation event knows when the product was
+        // created, so a late ProductCreated still lowers CreatedAt of a live view (a min, so it converges).
+        if (current is not null && envelope.AggregateVersion <= current.Version)
+        {
+            return envelope.EventType == ProductCreated.EventType && !current.Deleted && envelope.OccurredAt < current.CreatedAt
+                ? new Projection.Apply(current with { CreatedAt = envelope.OccurredAt })
+                : Projection.Ignored;
+        }
+
+        return envelope.EventType switch
+        {
+            var t when t == ProductCreated.EventType => Live(current, envelope, envelope.DataAs<ProductCreated>().Product, created: true),
+            var t when t == ProductUpdated.EventType => Live(current, envelope, envelope.DataAs<ProductUpdated>().Product, created: false),
+            var t when t == ProductStockAdjusted.EventType => Live(current, envelope, envelope.DataAs<ProductStockAdjusted>().Product, created: false),
+            _ => Tombstone(id, envelope, envelope.DataAs<ProductDeleted>()),
+        };
+    }
+
+    /// <summary>Why the envelope can never be applied, or null when it is a well-formed product event.</summary>
+    public static Projection.Drop? Validate(EventEnvelope envelope)
+    {
+        ArgumentNullException.ThrowIfNull(envelope);
+        if (envelope.AggregateType != ProductAggregate.Name)
+        {
+            return new Projection.Drop($"aggregateType '{envelope.AggregateType}' is not '{ProductAggregate.Name}'");
+        }
+
+        if (!Guid.TryParseExact(envelope.AggregateId, "D", out var id))
+        {
+            return new Projection.Drop($"aggregateId '{envelope.AggregateId}' is not a product id");
+        }
+
+        if (envelope.AggregateVersion < 1)
+        {
+            return new Projection.Drop(string.Create(CultureInfo.InvariantCulture, $"aggregateVersion {envelope.AggregateVersion} is below 1"));
+        }
+
+        var expectedSchema = envelope.EventType switch
+        {
+            var t when t == ProductCreated.EventType => ProductCreated.SchemaVersion,
+            var t when t == ProductUpdated.EventType => ProductUpdated.SchemaVersion,
+            var t when t == ProductStockAdjusted.EventType => ProductStockAdjusted.SchemaVersion,
+            var t when t == ProductDeleted.EventType => ProductDeleted.SchemaVersion,
+            _ => (int?)null,
+        };
+        if (expectedSchema is null)
+        {
+            return new Projection.Drop($"unknown eventType '{envelope.EventType}'");
+        }
+
+        if (envelope.SchemaVersion != expectedSchema)
+        {
+            return new Projection.Drop(string.Create(CultureInfo.InvariantCulture, $"unknown schemaVersion {envelope.SchemaVersion} of {envelope.EventType}"));
+        }
+
+        try
+        {
+            var (payloadId, payloadVersion) = envelope.EventType switch
+            {
+                var t when t == ProductCreated.EventType => Of(envelope.DataAs<ProductCreated>()?.Product),
+                var t when t == ProductUpdated.EventType => Of(envelope.DataAs<ProductUpdated>()?.Product),
+                var t when t == ProductStockAdjusted.EventType => Of(envelope.DataAs<ProductStockAdjusted>()?.Product),
+                _ => envelope.DataAs<ProductDeleted>() is { } deleted && deleted.Sku is not null
+                    ? (deleted.ProductId, deleted.Version)
+                    : throw new JsonException("missing payload"),
+            };
+            if (payloadId != id || payloadVersion != envelope.AggregateVersion)
+            {
+                return new Projection.Drop(string.Create(CultureInfo.InvariantCulture,
+                    $"payload is product {payloadId} v{payloadVersion}, envelope says {id} v{envelope.AggregateVersion}"));
+            }
+        }
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException or NotSupportedException)
+        {
+            return new Projection.Drop($"invalid {envelope.EventType} payload: {ex.Message}");
+        }
+
+        return null;
+    }
+
+    private static (Guid Id, long Version) Of(ProductSnapshot? snapshot) =>
+        snapshot is { Sku: not null, Name: not null, Category: not null, Price.Currency: not null }
+            ? snapshot.Price.Amount is >= 0m and < MaxPrice
+                ? (snapshot.Id, snapshot.Version)
+                : throw new JsonException("price out of range")
+            : throw new JsonException("missing or incomplete product snapshot");
+
+    /// <summary>Above this no price key fits its 20 digits (4 decimals); the write side never accepts such prices.</summary>
+    private const decimal MaxPrice = 1_000_000_000_000_000m;
+
+    private static Projection.Apply Live(ProductView? current, EventEnvelope envelope, ProductSnapshot product, bool created)
+    {
+        // CreatedAt: the creation event's time when seen; otherwise the earliest time seen so far (see the rule above).
+        var createdAt = created || current is null || current.Deleted
+            ? envelope.OccurredAt
+            : current.CreatedAt < envelope.OccurredAt ? current.CreatedAt : envelope.OccurredAt;
+        return new Projection.Apply(Keys(new ProductView
+        {
+            Id = product.Id,
+            Sku = product.Sku,
+            Name = product.Name,
+            Description = product.Description,
+            Category = product.Category,
+            Price = product.Price,
+            Stock = product.Stock,
+            Version = envelope.AggregateVersion,
+            CreatedAt = createdAt,
+            UpdatedAt = envelope.OccurredAt,
+        }));
+    }
+
+    /// <summary>
+    /// A deleted product keeps id, sku and version only, the same whatever was stored before (deletes are final and
+    /// must converge in any delivery order).
+    /// </summary>
+    private static Projection.Apply Tombstone(Guid id, EventEnvelope envelope, ProductDeleted deleted) =>
+        new(Keys(new ProductView
+        {
+            Id = id,
+            Sku = deleted.Sku,
+            Name = "",
+            Category = "",
+            Price = new Money(0m, ""),
+            Stock = 0,
+            Version = envelope.AggregateVersion,
+            CreatedAt = envelope.OccurredAt,
+            UpdatedAt = envelope.OccurredAt,
+            Deleted = true,
+        }));
+
+    /// <summary>
+    /// The one place the sortable keys are filled. Minimal stand-in for ProductViewKeys (built with the list queries);
+    /// switch this call to it at merge.
+    /// </summary>
+    private static ProductView Keys(ProductView view) => view with
+    {
+        PriceKey = decimal.ToInt64(decimal.Truncate(view.Price.Amount * 10_000m)).ToString("D20", CultureInfo.InvariantCulture),
+        NameKey = view.Name.ToLowerInvariant(),
+        UpdatedAtKey = view.UpdatedAt.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture),
+    };
+}
