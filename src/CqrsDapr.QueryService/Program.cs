@@ -1,13 +1,16 @@
+using CqrsDapr.QueryService.Projection;
 using CqrsDapr.ServiceDefaults;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();
 builder.Services.AddDaprClient();
+builder.Services.AddProjection();
 
 var app = builder.Build();
 app.UseProblemDetailsForErrors();
 app.UseCloudEvents();
 app.MapSubscribeHandler();
+app.MapProjection();
 app.MapDefaultEndpoints();
 await app.RunAsync();
 
