@@ -41,12 +41,12 @@ internal sealed partial class ProductProjection(
             var stored = await store.GetAsync(id, cancellationToken);
             switch (ProductProjector.Project(stored?.View, envelope))
             {
-                case Projection.Drop drop:
+                case ProjectionDecision.Drop drop:
                     return Dropped(envelope.EventId.ToString(), drop.Reason);
-                case Projection.AlreadyApplied:
+                case ProjectionDecision.AlreadyApplied:
                     metrics.Ignored();
                     return ProjectionOutcome.AlreadyApplied;
-                case Projection.Apply apply when await store.TrySaveAsync(apply.View, stored?.ETag, cancellationToken):
+                case ProjectionDecision.Apply apply when await store.TrySaveAsync(apply.View, stored?.ETag, cancellationToken):
                     changes.Published(id);
                     metrics.Applied(time.GetUtcNow() - envelope.OccurredAt);
                     return ProjectionOutcome.Applied;

@@ -7,20 +7,20 @@ using CqrsDapr.QueryService.Products;
 namespace CqrsDapr.QueryService.Projection;
 
 /// <summary>What the projector decided for one event.</summary>
-internal abstract record Projection
+internal abstract record ProjectionDecision
 {
-    private Projection()
+    private ProjectionDecision()
     {
     }
 
     /// <summary>Save <paramref name="View"/> (with the ETag the current view was read with).</summary>
-    public sealed record Apply(ProductView View) : Projection;
+    public sealed record Apply(ProductView View) : ProjectionDecision;
 
     /// <summary>The view already reflects this event (duplicate or stale): acknowledge without effect.</summary>
-    public sealed record AlreadyApplied : Projection;
+    public sealed record AlreadyApplied : ProjectionDecision;
 
     /// <summary>The event can never be applied, whatever the view: quarantine it.</summary>
-    public sealed record Drop(string Reason) : Projection;
+    public sealed record Drop(string Reason) : ProjectionDecision;
 
     public static readonly AlreadyApplied Ignored = new();
 }
@@ -31,7 +31,7 @@ internal abstract record Projection
 /// </summary>
 internal static class ProductProjector
 {
-    public static Projection Project(ProductView? current, EventEnvelope envelope)
+    public static ProjectionDecision Project(ProductView? current, EventEnvelope envelope)
     {
         ArgumentNullException.ThrowIfNull(envelope);
         if (Validate(envelope) is { } invalid)
@@ -47,8 +47,8 @@ internal static class ProductProjector
         if (current is not null && envelope.AggregateVersion <= current.Version)
         {
             return envelope.EventType == ProductCreated.EventType && !current.Deleted && envelope.OccurredAt < current.CreatedAt
-                ? new Projection.Apply(current with { CreatedAt = envelope.OccurredAt })
-                : Projection.Ignored;
+                ? new ProjectionDecision.Apply(current with { CreatedAt = envelope.OccurredAt })
+                : ProjectionDecision.Ignored;
         }
 
         return envelope.EventType switch
@@ -61,22 +61,22 @@ internal static class ProductProjector
     }
 
     /// <summary>Why the envelope can never be applied, or null when it is a well-formed product event.</summary>
-    public static Projection.Drop? Validate(EventEnvelope envelope)
+    public static ProjectionDecision.Drop? Validate(EventEnvelope envelope)
     {
         ArgumentNullException.ThrowIfNull(envelope);
         if (envelope.AggregateType != ProductAggregate.Name)
         {
-            return new Projection.Drop($"aggregateType '{envelope.AggregateType}' is not '{ProductAggregate.Name}'");
+            return new ProjectionDecision.Drop($"aggregateType '{envelope.AggregateType}' is not '{ProductAggregate.Name}'");
         }
 
         if (!Guid.TryParseExact(envelope.AggregateId, "D", out var id))
         {
-            return new Projection.Drop($"aggregateId '{envelope.AggregateId}' is not a product id");
+            return new ProjectionDecision.Drop($"aggregateId '{envelope.AggregateId}' is not a product id");
         }
 
         if (envelope.AggregateVersion < 1)
         {
-            return new Projection.Drop(string.Create(CultureInfo.InvariantCulture, $"aggregateVersion {envelope.AggregateVersion} is below 1"));
+            return new ProjectionDecision.Drop(string.Create(CultureInfo.InvariantCulture, $"aggregateVersion {envelope.AggregateVersion} is below 1"));
         }
 
         var expectedSchema = envelope.EventType switch
@@ -89,12 +89,12 @@ internal static class ProductProjector
         };
         if (expectedSchema is null)
         {
-            return new Projection.Drop($"unknown eventType '{envelope.EventType}'");
+            return new ProjectionDecision.Drop($"unknown eventType '{envelope.EventType}'");
         }
 
         if (envelope.SchemaVersion != expectedSchema)
         {
-            return new Projection.Drop(string.Create(CultureInfo.InvariantCulture, $"unknown schemaVersion {envelope.SchemaVersion} of {envelope.EventType}"));
+            return new ProjectionDecision.Drop(string.Create(CultureInfo.InvariantCulture, $"unknown schemaVersion {envelope.SchemaVersion} of {envelope.EventType}"));
         }
 
         try
@@ -110,13 +110,13 @@ internal static class ProductProjector
             };
             if (payloadId != id || payloadVersion != envelope.AggregateVersion)
             {
-                return new Projection.Drop(string.Create(CultureInfo.InvariantCulture,
+                return new ProjectionDecision.Drop(string.Create(CultureInfo.InvariantCulture,
                     $"payload is product {payloadId} v{payloadVersion}, envelope says {id} v{envelope.AggregateVersion}"));
             }
         }
         catch (Exception ex) when (ex is JsonException or InvalidOperationException or NotSupportedException)
         {
-            return new Projection.Drop($"invalid {envelope.EventType} payload: {ex.Message}");
+            return new ProjectionDecision.Drop($"invalid {envelope.EventType} payload: {ex.Message}");
         }
 
         return null;
@@ -132,13 +132,13 @@ internal static class ProductProjector
     /// <summary>Above this no price key fits its 20 digits (4 decimals); the write side never accepts such prices.</summary>
     private const decimal MaxPrice = 1_000_000_000_000_000m;
 
-    private static Projection.Apply Live(ProductView? current, EventEnvelope envelope, ProductSnapshot product, bool created)
+    private static ProjectionDecision.Apply Live(ProductView? current, EventEnvelope envelope, ProductSnapshot product, bool created)
     {
         // CreatedAt: the creation event's time when seen; otherwise the earliest time seen so far (see the rule above).
         var createdAt = created || current is null || current.Deleted
             ? envelope.OccurredAt
             : current.CreatedAt < envelope.OccurredAt ? current.CreatedAt : envelope.OccurredAt;
-        return new Projection.Apply(Keys(new ProductView
+        return new ProjectionDecision.Apply(Keys(new ProductView
         {
             Id = product.Id,
             Sku = product.Sku,
@@ -157,7 +157,7 @@ internal static class ProductProjector
     /// A deleted product keeps id, sku and version only, the same whatever was stored before (deletes are final and
     /// must converge in any delivery order).
     /// </summary>
-    private static Projection.Apply Tombstone(Guid id, EventEnvelope envelope, ProductDeleted deleted) =>
+    private static ProjectionDecision.Apply Tombstone(Guid id, EventEnvelope envelope, ProductDeleted deleted) =>
         new(Keys(new ProductView
         {
             Id = id,
