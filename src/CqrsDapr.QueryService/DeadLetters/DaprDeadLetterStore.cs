@@ -25,7 +25,7 @@ internal sealed class DaprDeadLetterStore(DaprClient dapr) : IDeadLetterStore
         {
             return await dapr.TrySaveStateAsync(DaprNames.ViewStore, KeyOf(deadLetter.Id), deadLetter, string.Empty, FirstWrite, JsonContent, cancellationToken);
         }
-        catch (DaprException ex) when (ex.InnerException is Grpc.Core.RpcException { StatusCode: Grpc.Core.StatusCode.Aborted or Grpc.Core.StatusCode.FailedPrecondition })
+        catch (DaprException ex) when (Views.DaprProductViewStore.IsInsertConflict(ex))
         {
             return false; // already stored by an earlier delivery
         }

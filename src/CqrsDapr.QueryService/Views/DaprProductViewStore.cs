@@ -40,6 +40,14 @@ internal sealed class DaprProductViewStore(DaprClient dapr) : IProductViewStore
     public Task<ProductPage> QueryAsync(ProductQuery query, CancellationToken cancellationToken) =>
         throw new NotImplementedException("The query half of the view store is built with the list endpoint.");
 
-    private static bool IsInsertConflict(DaprException ex) =>
-        ex.InnerException is Grpc.Core.RpcException { StatusCode: Grpc.Core.StatusCode.Aborted or Grpc.Core.StatusCode.FailedPrecondition };
+    /// <summary>
+    /// An insert-only save that found the key: most stores answer Aborted, but state.postgresql (v1 and v2) answers the
+    /// generic "no item was updated" as Internal (dapr-contract.md §3.3).
+    /// </summary>
+    internal static bool IsInsertConflict(DaprException ex) => ex.InnerException switch
+    {
+        Grpc.Core.RpcException { StatusCode: Grpc.Core.StatusCode.Aborted or Grpc.Core.StatusCode.FailedPrecondition } => true,
+        Grpc.Core.RpcException { StatusCode: Grpc.Core.StatusCode.Internal } error => error.Status.Detail.Contains("no item was updated", StringComparison.Ordinal),
+        _ => false,
+    };
 }
