@@ -20,13 +20,16 @@ namespace CqrsDapr.QueryService.ProjectionBenchmarks;
 
 // Live projection throughput: bulk-publish N envelopes for P products (shuffled, so out of order) through a sidecar
 // with pubsub.redis, and time until every view has reached its final version in PostgreSQL (viewstore).
-// dotnet run -c Release --project tests/CqrsDapr.QueryService.ProjectionBenchmarks [-- --quick]
+// dotnet run -c Release --project tests/CqrsDapr.QueryService.ProjectionBenchmarks [-- --quick] [--concurrency N]
 internal static class ProjectionBenchmark
 {
     public static async Task<int> Main(string[] args)
     {
         var quick = args.Contains("--quick");
         var (events, products) = quick ? (2_000, 100) : (20_000, 1_000);
+
+        // pubsub.redis delivers with "concurrency" workers (Dapr's default 10); --concurrency N tries another value.
+        var concurrency = args.SkipWhile(a => a != "--concurrency").Skip(1).Select(a => int.Parse(a, CultureInfo.InvariantCulture)).FirstOrDefault(10);
         CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
         Console.WriteLine($"CqrsDapr live projection benchmark: {events} events for {products} products, {Environment.ProcessorCount} cores, {DateTime.UtcNow:u}");
 
@@ -59,6 +62,8 @@ internal static class ProjectionBenchmark
                 value: "{redis.ConnectionString}"
               - name: redisPassword
                 value: ""
+              - name: concurrency
+                value: "{concurrency}"
             """, Encoding.UTF8);
 
         var appPort = FreePort.Next();
@@ -69,7 +74,7 @@ internal static class ProjectionBenchmark
             ResourcesPaths = [resources],
             LogLevel = "warn",
         });
-        Console.WriteLine($"Sidecar: {sidecar.Kind}; Redis :{redis.Port}; PostgreSQL :{postgres.Port}");
+        Console.WriteLine($"Sidecar: {sidecar.Kind} (pubsub.redis concurrency {concurrency}); Redis :{redis.Port}; PostgreSQL :{postgres.Port}");
 
         await using var app = new QueryServiceFactory(sidecar);
         app.UseKestrel(appPort);
