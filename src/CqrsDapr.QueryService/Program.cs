@@ -1,15 +1,18 @@
 using CqrsDapr.QueryService.Products.Queries;
+using CqrsDapr.QueryService.Projection;
 using CqrsDapr.ServiceDefaults;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();
 builder.Services.AddDaprClient();
 builder.AddProductQueries();
+builder.Services.AddProjection();
 
 var app = builder.Build();
 app.UseProblemDetailsForErrors();
 app.UseCloudEvents();
 app.MapSubscribeHandler();
+app.MapProjection();
 app.MapDefaultEndpoints();
 app.MapProductQueries();
 await app.RunAsync();

@@ -71,7 +71,7 @@ internal sealed class BenchmarkDatabase(PostgresServer server)
     }
 
     public static ProductSnapshot Snapshot(Products.Product p) =>
-        new(p.Id, p.Sku, p.Name, p.Description, p.Category, new Money(p.PriceAmount, p.PriceCurrency), p.Stock, p.Version);
+        new(p.Id, p.Sku, p.Name, p.Description, p.Category, new Money(p.PriceAmount, p.PriceCurrency), p.Stock, p.Version, p.CreatedAt);
 
     /// <summary>A typical event payload (a ProductCreated) as the write path stores it.</summary>
     public static string SamplePayload() =>

@@ -43,31 +43,31 @@ internal sealed partial class ProductActor(ActorHost host, IDbContextFactory<Wri
     {
         ArgumentNullException.ThrowIfNull(request);
         var command = request.Command;
-        return TurnAsync(command.Id, request.Context, current => ProductDecisions.Decide(current, command));
+        return TurnAsync(command.Id, request.Context, (current, now) => ProductDecisions.Decide(current, command, now));
     }
 
     public Task<CommandResult> UpdateAsync(ActorCall<UpdateProduct> request)
     {
         ArgumentNullException.ThrowIfNull(request);
         var command = request.Command;
-        return TurnAsync(command.Id, request.Context, current => ProductDecisions.Decide(current, command));
+        return TurnAsync(command.Id, request.Context, (current, _) => ProductDecisions.Decide(current, command));
     }
 
     public Task<CommandResult> AdjustStockAsync(ActorCall<AdjustProductStock> request)
     {
         ArgumentNullException.ThrowIfNull(request);
         var command = request.Command;
-        return TurnAsync(command.Id, request.Context, current => ProductDecisions.Decide(current, command));
+        return TurnAsync(command.Id, request.Context, (current, _) => ProductDecisions.Decide(current, command));
     }
 
     public Task<CommandResult> DeleteAsync(ActorCall<DeleteProduct> request)
     {
         ArgumentNullException.ThrowIfNull(request);
         var command = request.Command;
-        return TurnAsync(command.Id, request.Context, current => ProductDecisions.Decide(current, command));
+        return TurnAsync(command.Id, request.Context, (current, _) => ProductDecisions.Decide(current, command));
     }
 
-    private async Task<CommandResult> TurnAsync(Guid productId, CommandContext context, Func<Product?, Decision> decide)
+    private async Task<CommandResult> TurnAsync(Guid productId, CommandContext context, Func<Product?, DateTimeOffset, Decision> decide)
     {
         if (productId.ToString("D") != Id.GetId())
         {
@@ -79,13 +79,15 @@ internal sealed partial class ProductActor(ActorHost host, IDbContextFactory<Wri
             await using var db = await databases.CreateDbContextAsync();
             await using var transaction = await db.Database.BeginTransactionAsync();
             var current = await db.Products.SingleOrDefaultAsync(p => p.Id == productId);
-            var decision = decide(current);
+            // PostgreSQL keeps microseconds: the time in the events must be the time stored, to the tick.
+            var utc = clock.GetUtcNow();
+            var now = utc.AddTicks(-(utc.Ticks % TimeSpan.TicksPerMicrosecond));
+            var decision = decide(current, now);
             if (decision.Outcome != DecisionOutcome.Accepted)
             {
                 return CommandResult.From(decision); // nothing written: the transaction is rolled back on dispose
             }
 
-            var now = clock.GetUtcNow();
             var product = ProductDecisions.Apply(current, decision.Event!, now);
             if (current is null)
             {

@@ -47,7 +47,7 @@ internal sealed record Decision(DecisionOutcome Outcome, IIntegrationEvent? Even
 /// </remarks>
 internal static class ProductDecisions
 {
-    public static Decision Decide(Product? current, CreateProduct command)
+    public static Decision Decide(Product? current, CreateProduct command, DateTimeOffset at)
     {
         ArgumentNullException.ThrowIfNull(command);
         if (current is not null)
@@ -56,7 +56,7 @@ internal static class ProductDecisions
         }
 
         var p = command.Product;
-        var snapshot = new ProductSnapshot(command.Id, p.Sku, p.Name, p.Description, p.Category, p.Price, p.Stock, Version: 1);
+        var snapshot = new ProductSnapshot(command.Id, p.Sku, p.Name, p.Description, p.Category, p.Price, p.Stock, Version: 1, CreatedAt: at);
         return Decision.Accept(new ProductCreated(snapshot), 1);
     }
 
@@ -160,7 +160,7 @@ internal static class ProductDecisions
                     Name = created.Product.Name,
                     Category = created.Product.Category,
                     PriceCurrency = created.Product.Price.Currency,
-                    CreatedAt = at,
+                    CreatedAt = created.Product.CreatedAt,
                 };
                 CopySnapshot(product, created.Product, at);
                 return product;
@@ -185,7 +185,7 @@ internal static class ProductDecisions
     {
         ArgumentNullException.ThrowIfNull(product);
         return new ProductSnapshot(product.Id, product.Sku, product.Name, product.Description, product.Category,
-            new Money(product.PriceAmount, product.PriceCurrency), product.Stock, product.Version);
+            new Money(product.PriceAmount, product.PriceCurrency), product.Stock, product.Version, product.CreatedAt);
     }
 
     private static Decision? Precheck(Product? current, long? expectedVersion) =>

@@ -5,7 +5,8 @@ public sealed record Money(decimal Amount, string Currency);
 
 /// <summary>
 /// A product's public state after a change (event-carried state transfer): a projector can apply any newer event
-/// without the ones in between.
+/// without the ones in between. That includes <see cref="CreatedAt"/>: a view first built from a later event (its
+/// creation event still in flight or lost) has the true creation time, whatever order the events arrive in.
 /// </summary>
 public sealed record ProductSnapshot(
     Guid Id,
@@ -15,7 +16,8 @@ public sealed record ProductSnapshot(
     string Category,
     Money Price,
     int Stock,
-    long Version);
+    long Version,
+    DateTimeOffset CreatedAt);
 
 public sealed record ProductCreated(ProductSnapshot Product) : IIntegrationEvent
 {

@@ -199,6 +199,14 @@ internal sealed class DaprProductViewStore(DaprClient dapr) : IProductViewStore
         }
     }
 
-    private static bool IsInsertConflict(DaprException ex) =>
-        ex.InnerException is Grpc.Core.RpcException { StatusCode: Grpc.Core.StatusCode.Aborted or Grpc.Core.StatusCode.FailedPrecondition };
+    /// <summary>
+    /// An insert-only save that found the key: most stores answer Aborted, but state.postgresql (v1 and v2) answers the
+    /// generic "no item was updated" as Internal (dapr-contract.md §3.3).
+    /// </summary>
+    internal static bool IsInsertConflict(DaprException ex) => ex.InnerException switch
+    {
+        Grpc.Core.RpcException { StatusCode: Grpc.Core.StatusCode.Aborted or Grpc.Core.StatusCode.FailedPrecondition } => true,
+        Grpc.Core.RpcException { StatusCode: Grpc.Core.StatusCode.Internal } error => error.Status.Detail.Contains("no item was updated", StringComparison.Ordinal),
+        _ => false,
+    };
 }

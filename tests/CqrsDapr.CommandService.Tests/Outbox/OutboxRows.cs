@@ -13,7 +13,7 @@ internal static class OutboxRows
     public static OutboxMessage ProductCreated(int n)
     {
         var id = Guid.CreateVersion7();
-        var snapshot = new ProductSnapshot(id, $"SKU-{n:D6}", $"Product {n}", null, "tests", new Money(9.5m, "EUR"), n, 1);
+        var snapshot = new ProductSnapshot(id, $"SKU-{n:D6}", $"Product {n}", null, "tests", new Money(9.5m, "EUR"), n, 1, DateTimeOffset.UnixEpoch);
         return OutboxMessage.For(new ProductCreated(snapshot), id.ToString(), 1, DateTimeOffset.UtcNow, $"corr-{n}", null);
     }
 

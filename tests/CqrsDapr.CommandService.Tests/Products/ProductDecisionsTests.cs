@@ -28,18 +28,18 @@ public sealed class ProductDecisionsTests
     [Fact]
     public void Creating_a_product_yields_ProductCreated_at_version_1_carrying_the_full_snapshot()
     {
-        var decision = ProductDecisions.Decide(null, new CreateProduct(Id, ANewProduct()));
+        var decision = ProductDecisions.Decide(null, new CreateProduct(Id, ANewProduct()), Now);
 
         Assert.Equal(DecisionOutcome.Accepted, decision.Outcome);
         Assert.Equal(1, decision.Version);
         var created = Assert.IsType<ProductCreated>(decision.Event);
-        Assert.Equal(new ProductSnapshot(Id, "AB-100", "Desk lamp", null, "lighting", new Money(39.90m, "EUR"), 12, 1), created.Product);
+        Assert.Equal(new ProductSnapshot(Id, "AB-100", "Desk lamp", null, "lighting", new Money(39.90m, "EUR"), 12, 1, Now), created.Product);
     }
 
     [Fact]
     public void Creating_a_product_whose_id_already_exists_is_a_conflict()
     {
-        var decision = ProductDecisions.Decide(AProduct(), new CreateProduct(Id, ANewProduct()));
+        var decision = ProductDecisions.Decide(AProduct(), new CreateProduct(Id, ANewProduct()), Now);
 
         Assert.Equal(DecisionOutcome.Conflict, decision.Outcome);
         Assert.Null(decision.Event);
@@ -233,7 +233,7 @@ public sealed class ProductDecisionsTests
     [Fact]
     public void Applying_each_event_leaves_the_stored_state_equal_to_the_events_snapshot()
     {
-        var created = ProductDecisions.Decide(null, new CreateProduct(Id, ANewProduct()));
+        var created = ProductDecisions.Decide(null, new CreateProduct(Id, ANewProduct()), Now);
         var product = ProductDecisions.Apply(null, created.Event!, Now);
         Assert.Equal(((ProductCreated)created.Event!).Product, ProductDecisions.Snapshot(product));
         Assert.Equal(Now, product.CreatedAt);

@@ -48,7 +48,7 @@ public sealed class ProductEndpointsTests(CommandServiceHost host) : IClassFixtu
         Assert.Equal(("ProductCreated", "product", 1L, "corr-create-1"), (row.EventType, row.AggregateType, row.AggregateVersion, row.CorrelationId));
         Assert.True(Guid.TryParse(row.CausationId, out _), "the causation id is the command's id");
         var created = JsonSerializer.Deserialize(row.Payload, ContractsJson.Default.ProductCreated)!;
-        Assert.Equal(new ProductSnapshot(id, sku.ToUpperInvariant(), "Desk lamp", "Warm light", "lighting", new Money(39.90m, "EUR"), 12, 1), created.Product);
+        Assert.Equal(new ProductSnapshot(id, sku.ToUpperInvariant(), "Desk lamp", "Warm light", "lighting", new Money(39.90m, "EUR"), 12, 1, product.CreatedAt), created.Product);
     }
 
     [Fact]

@@ -1,8 +1,12 @@
+using System.Diagnostics;
 using System.Globalization;
+using System.Text;
+using CqrsDapr.Contracts;
 using CqrsDapr.Contracts.Products;
 using CqrsDapr.QueryService.Products;
 using CqrsDapr.QueryService.Views;
 using CqrsDapr.TestSupport;
+using Dapr.Client;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
@@ -11,16 +15,31 @@ using Microsoft.Extensions.Logging;
 namespace CqrsDapr.QueryService.Tests.Infrastructure;
 
 /// <summary>
-/// The query service running for real, once per test class: a sidecar process with the <c>viewstore</c> component on
-/// its own read database (<see cref="ViewStoreSidecar"/>), and the app on a free Kestrel port, given the sidecar's
-/// endpoints and token through its own configuration. Tests arrange views through the app's own store and signal.
+/// The query service running for real, once per test class: its own read database (viewstore, state.postgresql v1)
+/// and its own Redis (pubsub.redis, so no other class's events reach this consumer group), a Dapr sidecar (daprd or the
+/// emulator) that delivers the <c>products</c> topic to the app on a free Kestrel port, and a <see cref="DaprClient"/>
+/// that publishes as the command service's relay does. Tests may also arrange views through the app's own store.
 /// </summary>
-public class QueryServiceHost(ReadDatabaseServer server) : IAsyncLifetime
+public class QueryServiceHost(ReadDatabaseServer database) : IAsyncLifetime
 {
-    private readonly ViewStoreSidecar sidecar = new(server);
+    public const string ApiToken = "query-test-token";
+
+    private string? resourcesPath;
+    private RedisServer? redis;
+    private Sidecar? sidecar;
     private WebApplicationFactory<Program>? factory;
 
     public HttpClient Client { get; private set; } = new();
+
+    public DaprClient Publisher { get; private set; } = null!;
+
+    public Sidecar Sidecar => sidecar ?? throw new InvalidOperationException("not started");
+
+    public IServiceProvider Services => (factory ?? throw new InvalidOperationException("not started")).Services;
+
+    internal IProductViewStore Store => Services.GetRequiredService<IProductViewStore>();
+
+    internal ViewChanges Changes => Services.GetRequiredService<ViewChanges>();
 
     /// <summary><c>Consistency:MaxWait</c>. Long by default: a read woken in time proves the signal works.</summary>
     protected virtual TimeSpan MaxWait => TimeSpan.FromSeconds(10);
@@ -28,22 +47,55 @@ public class QueryServiceHost(ReadDatabaseServer server) : IAsyncLifetime
     /// <summary><c>Consistency:PollInterval</c>: long, so only <see cref="ViewChanges"/> can wake a read quickly.</summary>
     protected virtual TimeSpan PollInterval => TimeSpan.FromSeconds(5);
 
-    internal IProductViewStore Store => Services.GetRequiredService<IProductViewStore>();
-
-    internal ViewChanges Changes => Services.GetRequiredService<ViewChanges>();
-
-    private IServiceProvider Services => (factory ?? throw new InvalidOperationException("not started")).Services;
-
     public async ValueTask InitializeAsync()
     {
-        await sidecar.InitializeAsync();
+        var readDb = await database.NewDatabaseAsync();
+        redis = await RedisServer.StartAsync();
+        resourcesPath = Path.Combine(Path.GetTempPath(), "cqrsdapr-tests", "query-service-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(resourcesPath);
+        await File.WriteAllTextAsync(Path.Combine(resourcesPath, "viewstore.yaml"), $"""
+            apiVersion: dapr.io/v1alpha1
+            kind: Component
+            metadata:
+              name: {DaprNames.ViewStore}
+            spec:
+              type: state.postgresql
+              version: v1
+              metadata:
+              - name: connectionString
+                value: "{PostgresConnectionStrings.ToLibpq(readDb)}"
+            """, Encoding.UTF8);
+        await File.WriteAllTextAsync(Path.Combine(resourcesPath, "pubsub.yaml"), $"""
+            apiVersion: dapr.io/v1alpha1
+            kind: Component
+            metadata:
+              name: {DaprNames.PubSub}
+            spec:
+              type: pubsub.redis
+              version: v1
+              metadata:
+              - name: redisHost
+                value: "{redis.ConnectionString}"
+              - name: redisPassword
+                value: ""
+            """, Encoding.UTF8);
+
         var appPort = FreePort.Next();
+        sidecar = await Sidecar.StartAsync(new SidecarOptions
+        {
+            AppId = DaprNames.QueryService,
+            AppPort = appPort,
+            ResourcesPaths = [resourcesPath],
+            ApiToken = ApiToken,
+            LogLevel = "warn",
+        });
+
         factory = new QueryServiceFactory(web =>
         {
             web.UseEnvironment("Production");
-            web.UseSetting("DAPR_HTTP_ENDPOINT", sidecar.Sidecar.HttpEndpoint);
-            web.UseSetting("DAPR_GRPC_ENDPOINT", sidecar.Sidecar.GrpcEndpoint);
-            web.UseSetting("DAPR_API_TOKEN", ViewStoreSidecar.ApiToken);
+            web.UseSetting("DAPR_HTTP_ENDPOINT", sidecar.HttpEndpoint);
+            web.UseSetting("DAPR_GRPC_ENDPOINT", sidecar.GrpcEndpoint);
+            web.UseSetting("DAPR_API_TOKEN", ApiToken);
             web.UseSetting("Consistency:MaxWait", MaxWait.ToString("c", CultureInfo.InvariantCulture));
             web.UseSetting("Consistency:PollInterval", PollInterval.ToString("c", CultureInfo.InvariantCulture));
             web.UseSetting("Logging:LogLevel:Default", "Warning");
@@ -52,6 +104,42 @@ public class QueryServiceHost(ReadDatabaseServer server) : IAsyncLifetime
         factory.UseKestrel(appPort);
         factory.StartServer();
         Client = new HttpClient { BaseAddress = new Uri(string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{appPort}")) };
+        Publisher = new DaprClientBuilder()
+            .UseGrpcEndpoint(sidecar.GrpcEndpoint)
+            .UseHttpEndpoint(sidecar.HttpEndpoint)
+            .UseDaprApiToken(ApiToken)
+            .Build();
+        await WaitUntilSubscribedAsync();
+    }
+
+    /// <summary>Publishes as the relay does: the envelope's JSON as <c>application/json</c>, CloudEvent id = event id.</summary>
+    public Task PublishAsync(EventEnvelope envelope, string topic = Topics.Products) =>
+        Publisher.PublishByteEventAsync(
+            DaprNames.PubSub,
+            topic,
+            ProductEvents.Json(envelope),
+            "application/json",
+            new Dictionary<string, string> { ["cloudevent.id"] = envelope.EventId.ToString() },
+            TestContext.Current.CancellationToken);
+
+    /// <summary>
+    /// Waits until the view of <paramref name="id"/> has reached <paramref name="version"/>: wakes on each save of this
+    /// replica (<see cref="ViewChanges"/>) and re-reads the store; gives up after <paramref name="timeout"/>.
+    /// </summary>
+    internal async Task<ProductView?> ViewAtVersionAsync(Guid id, long version, TimeSpan timeout)
+    {
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            var changed = Changes.NextChangeAsync(id);
+            var stored = await Store.GetAsync(id, TestContext.Current.CancellationToken);
+            if (stored is not null && stored.View.Version >= version || clock.Elapsed > timeout)
+            {
+                return stored?.View;
+            }
+
+            await Task.WhenAny(changed, Task.Delay(TimeSpan.FromMilliseconds(250), TestContext.Current.CancellationToken));
+        }
     }
 
     /// <summary>A stored product view (keys filled, as the projector stores it).</summary>
@@ -96,13 +184,64 @@ public class QueryServiceHost(ReadDatabaseServer server) : IAsyncLifetime
     public async ValueTask DisposeAsync()
     {
         Client.Dispose();
+        Publisher?.Dispose();
         if (factory is not null)
         {
             await factory.DisposeAsync();
         }
 
-        await sidecar.DisposeAsync();
+        if (sidecar is not null)
+        {
+            await sidecar.DisposeAsync();
+        }
+
+        if (redis is not null)
+        {
+            await redis.DisposeAsync();
+        }
+
+        if (resourcesPath is not null)
+        {
+            try
+            {
+                Directory.Delete(resourcesPath, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+        }
+
         GC.SuppressFinalize(this);
+    }
+
+    /// <summary>The sidecar reads <c>/dapr/subscribe</c> once the app listens, then reports ready on <c>/v1.0/healthz</c>.</summary>
+    private async Task WaitUntilSubscribedAsync()
+    {
+        using var http = new HttpClient { BaseAddress = new Uri(Sidecar.HttpEndpoint) };
+        http.DefaultRequestHeaders.Add("dapr-api-token", ApiToken);
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            try
+            {
+                var metadata = await http.GetStringAsync(new Uri("/v1.0/metadata", UriKind.Relative));
+                if (metadata.Contains(Topics.DeadLetterOf(Topics.Products), StringComparison.Ordinal))
+                {
+                    using var health = await http.GetAsync(new Uri("/v1.0/healthz", UriKind.Relative));
+                    if (health.IsSuccessStatusCode)
+                    {
+                        return;
+                    }
+                }
+            }
+            catch (HttpRequestException)
+            {
+            }
+
+            await Task.Delay(100);
+        }
+
+        throw new TimeoutException($"The sidecar never subscribed to {Topics.Products}.\n{Sidecar.LogTail()}");
     }
 
     private sealed class QueryServiceFactory(Action<IWebHostBuilder> configure) : WebApplicationFactory<Program>

@@ -5,7 +5,7 @@ using CqrsDapr.TestSupport;
 
 namespace CqrsDapr.QueryService.Tests.Infrastructure;
 
-/// <summary>One throwaway PostgreSQL server for the test assembly; each sidecar gets its own read database.</summary>
+/// <summary>One throwaway PostgreSQL server for the test assembly; each host or sidecar takes its own read database.</summary>
 public sealed class ReadDatabaseServer : IAsyncLifetime
 {
     private PostgresServer? postgres;

@@ -1,0 +1,155 @@
+using System.Security.Cryptography;
+using System.Text;
+using CqrsDapr.Contracts;
+using CqrsDapr.QueryService.Products;
+using CqrsDapr.QueryService.Projection;
+using CqrsDapr.QueryService.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+using static CqrsDapr.QueryService.Tests.Infrastructure.ProductEvents;
+
+namespace CqrsDapr.QueryService.Tests.Projection;
+
+/// <summary>Events published through a real sidecar and Redis reach the views in PostgreSQL, whatever the broker does.</summary>
+public sealed class ProductProjectionTests(QueryServiceHost host) : IClassFixture<QueryServiceHost>
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
+
+    [Fact]
+    public async Task A_published_event_becomes_a_view()
+    {
+        var id = Guid.NewGuid();
+        await host.PublishAsync(Created(id, name: "Reading Lamp", price: 19.99m, stock: 4));
+
+        var view = await host.ViewAtVersionAsync(id, 1, Patience);
+
+        Assert.NotNull(view);
+        Assert.Equal(("Reading Lamp", 19.99m, 4, false), (view.Name, view.Price.Amount, view.Stock, view.Deleted));
+    }
+
+    [Fact]
+    public async Task Duplicates_and_out_of_order_deliveries_for_many_products_end_in_the_expected_views()
+    {
+        var random = new Random(20261127);
+        var streams = Enumerable.Range(0, 60).Select(i => Stream(Guid.NewGuid(), i)).ToList();
+        var deliveries = streams.SelectMany(s => s).SelectMany(e => random.Next(3) == 0 ? new[] { e, e } : [e]).ToArray();
+        random.Shuffle(deliveries);
+
+        await Task.WhenAll(deliveries.Select(e => host.PublishAsync(e)));
+
+        var actual = new List<ProductView?>();
+        foreach (var stream in streams)
+        {
+            actual.Add(await host.ViewAtVersionAsync(Guid.Parse(stream[^1].AggregateId), stream[^1].AggregateVersion, Patience));
+        }
+
+        var expected = streams.Select(Expected).ToList();
+        var actualLines = Lines(actual).ToList();
+        Assert.True(Hash(expected) == Hash(actualLines), "views differ:\n" + string.Join('\n', expected.Except(actualLines).Select(e => "expected " + e).Concat(actualLines.Except(expected).Select(a => "actual   " + a))));
+    }
+
+    [Fact]
+    public async Task A_poison_event_is_kept_as_a_dead_letter_and_events_after_it_are_still_applied()
+    {
+        var poisoned = Guid.NewGuid();
+        var poison = Created(poisoned) with { SchemaVersion = 99 };
+        await host.PublishAsync(poison);
+        var others = Enumerable.Range(0, 5).Select(_ => Guid.NewGuid()).ToList();
+        await Task.WhenAll(others.Select(id => host.PublishAsync(Created(id))));
+
+        foreach (var id in others)
+        {
+            Assert.NotNull(await host.ViewAtVersionAsync(id, 1, Patience));
+        }
+
+        var deadLetter = await DeadLetterAsync(poison.EventId);
+        Assert.Contains("schemaVersion 99", deadLetter, StringComparison.Ordinal);
+        Assert.Contains(poisoned.ToString("D"), deadLetter, StringComparison.Ordinal);
+        Assert.Null(await host.Store.GetAsync(poisoned, TestContext.Current.CancellationToken));
+    }
+
+    [Fact]
+    public async Task Concurrent_writers_on_one_view_never_lose_an_update()
+    {
+        var id = Guid.NewGuid();
+        var events = Enumerable.Range(1, 24)
+            .Select(v => v == 1 ? Created(id, stock: 1) : StockAdjusted(id, v, stock: v))
+            .SelectMany(e => new[] { e, e, e })
+            .ToArray();
+        new Random(7).Shuffle(events);
+        var projection = host.Services.GetRequiredService<ProductProjection>();
+
+        // Every event by its own writer at once; a RETRY answer is redelivered, as Dapr would.
+        await Task.WhenAll(events.Select(e => Task.Run(async () =>
+        {
+            while (await projection.ProjectAsync(e, TestContext.Current.CancellationToken) == ProjectionOutcome.Retry)
+            {
+            }
+        })));
+
+        var view = (await host.Store.GetAsync(id, TestContext.Current.CancellationToken))?.View;
+        Assert.NotNull(view);
+        Assert.Equal((24L, 24, Start.AddMinutes(1)), (view.Version, view.Stock, view.CreatedAt));
+    }
+
+    [Fact]
+    public async Task A_delivery_that_is_not_an_envelope_is_answered_with_drop()
+    {
+        using var content = new StringContent("""{"hello":"world"}""", Encoding.UTF8, "application/json");
+        using var response = await host.Client.PostAsync(new Uri(ProjectionModule.ProductsRoute, UriKind.Relative), content, TestContext.Current.CancellationToken);
+
+        Assert.Equal("""{"status":"DROP"}""", await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
+    }
+
+    /// <summary>Created, two changes, and for every third product a delete; versions with a gap now and then.</summary>
+    private static EventEnvelope[] Stream(Guid id, int i)
+    {
+        var gap = i % 4 == 0 ? 2 : 0;
+        List<EventEnvelope> stream = [Created(id, name: $"P{i}"), Updated(id, 2, $"P{i}-renamed", price: i + 0.5m), StockAdjusted(id, 3 + gap, stock: i, name: $"P{i}-renamed", price: i + 0.5m)];
+        if (i % 3 == 0)
+        {
+            stream.Add(Deleted(id, 4 + gap));
+        }
+
+        return [.. stream];
+    }
+
+    /// <summary>What a stream must leave, worked out from the stream itself rather than by the projector.</summary>
+    private static string Expected(EventEnvelope[] stream)
+    {
+        var last = stream[^1];
+        if (last.EventType == "ProductDeleted")
+        {
+            return $"{last.AggregateId}|{last.AggregateVersion}|deleted";
+        }
+
+        var product = last.DataAs<CqrsDapr.Contracts.Products.ProductStockAdjusted>().Product;
+        return $"{last.AggregateId}|{last.AggregateVersion}|{product.Name}|{product.Price.Amount}|{product.Price.Currency}|{product.Stock}|{stream[0].OccurredAt:O}|{last.OccurredAt:O}";
+    }
+
+    private static string Hash(IEnumerable<string> views) =>
+        Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(string.Join('\n', views.Order(StringComparer.Ordinal)))));
+
+    private static IEnumerable<string> Lines(IEnumerable<ProductView?> views) =>
+        views.Select(v => v is null ? "missing" : v.Deleted
+            ? $"{v.Id:D}|{v.Version}|deleted"
+            : $"{v.Id:D}|{v.Version}|{v.Name}|{v.Price.Amount}|{v.Price.Currency}|{v.Stock}|{v.CreatedAt:O}|{v.UpdatedAt:O}");
+
+    /// <summary>Dead letters have no in-process signal: polls the internal list, bounded.</summary>
+    private async Task<string> DeadLetterAsync(Guid eventId)
+    {
+        var deadline = DateTime.UtcNow + Patience;
+        var last = "";
+        while (DateTime.UtcNow < deadline)
+        {
+            last = await host.Client.GetStringAsync(new Uri(ProjectionModule.DeadLettersRoute, UriKind.Relative), TestContext.Current.CancellationToken);
+            if (last.Contains(eventId.ToString("D"), StringComparison.Ordinal))
+            {
+                return last;
+            }
+
+            await Task.Delay(200, TestContext.Current.CancellationToken);
+        }
+
+        throw new TimeoutException($"No dead letter for {eventId}. Last list: {last}\n{host.Sidecar.LogTail()}");
+    }
+}
