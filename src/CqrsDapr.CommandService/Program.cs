@@ -1,3 +1,4 @@
+using CqrsDapr.CommandService.EventLog;
 using CqrsDapr.CommandService.Outbox;
 using CqrsDapr.CommandService.Persistence;
 using CqrsDapr.CommandService.Products;
@@ -25,6 +26,7 @@ if (app.Configuration.GetValue<bool>("Persistence:MigrateOnStartup"))
 app.UseProblemDetailsForErrors();
 app.MapDefaultEndpoints();
 app.MapProducts();
+app.MapEventLog();
 await app.RunAsync();
 
 /// <summary>Entry point, visible to WebApplicationFactory in tests.</summary>

@@ -10,6 +10,7 @@ namespace CqrsDapr.Contracts;
 /// </summary>
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(EventEnvelope))]
+[JsonSerializable(typeof(EventLogPage))]
 [JsonSerializable(typeof(ProductCreated))]
 [JsonSerializable(typeof(ProductUpdated))]
 [JsonSerializable(typeof(ProductStockAdjusted))]

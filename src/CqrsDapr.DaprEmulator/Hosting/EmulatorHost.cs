@@ -4,6 +4,7 @@ using CqrsDapr.DaprEmulator.Api;
 using CqrsDapr.DaprEmulator.Api.Grpc;
 using CqrsDapr.DaprEmulator.Api.Http;
 using CqrsDapr.DaprEmulator.Components;
+using CqrsDapr.DaprEmulator.Invocation;
 using CqrsDapr.DaprEmulator.PubSub;
 using CqrsDapr.DaprEmulator.State;
 using Microsoft.AspNetCore.Builder;
@@ -46,6 +47,8 @@ internal static partial class EmulatorHost
         services.AddSingleton<ActorRuntime>();
         services.AddSingleton<SubscriptionManager>();
         services.AddSingleton<DaprGrpcApi>();
+        services.AddSingleton<AppRegistry>();
+        services.AddSingleton<ServiceInvocation>();
         services.AddHostedService<SidecarStartup>();
         services.AddGrpc(grpc =>
         {
@@ -76,9 +79,11 @@ internal static partial class EmulatorHost
         }
 
         app.UseMiddleware<ApiTokenMiddleware>();
+        app.Use((context, next) => ServiceInvocation.RouteByAppIdHeaderAsync(context, () => next(context)));
         app.MapGrpcService<DaprGrpcApi>();
         app.MapGrpcReflectionService();
         app.MapDaprHttpApi();
+        ServiceInvocation.MapServiceInvocation(app);
         ActorRuntime.MapEndpoints(app);
         app.MapNotImplementedFallback();
 
@@ -93,8 +98,33 @@ internal static partial class EmulatorHost
         }
 
         app.Services.GetRequiredService<SidecarStatus>().MarkOutboundReady();
-        await app.WaitForShutdownAsync();
+        var names = app.Services.GetRequiredService<AppRegistry>();
+        try
+        {
+            names.Register(InvocationEndpoint(options));
+            await using var stopping = app.Lifetime.ApplicationStopping.Register(names.Unregister);
+            await app.WaitForShutdownAsync();
+        }
+        finally
+        {
+            names.Unregister();
+        }
+
         return Environment.ExitCode;
+    }
+
+    /// <summary>Where other sidecars reach this one's HTTP API: its first listen address (loopback for a wildcard).</summary>
+    private static string InvocationEndpoint(EmulatorOptions options)
+    {
+        var address = options.ListenAddresses.Count > 0 ? options.ListenAddresses[0].Trim('[', ']') : "127.0.0.1";
+        var host = address switch
+        {
+            "0.0.0.0" or "localhost" => "127.0.0.1",
+            "::" => "[::1]",
+            _ when IPAddress.TryParse(address, out var ip) && ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 => $"[{address}]",
+            _ => address,
+        };
+        return string.Create(System.Globalization.CultureInfo.InvariantCulture, $"http://{host}:{options.HttpPort}");
     }
 
     private static void ConfigureLogging(ILoggingBuilder logging, EmulatorOptions options)

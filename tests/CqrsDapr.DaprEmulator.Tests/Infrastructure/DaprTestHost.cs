@@ -52,7 +52,8 @@ public sealed class DaprTestHost : IAsyncDisposable
         string? apiToken = null,
         string? appApiToken = null,
         string? configPath = null,
-        int? appPort = null)
+        int? appPort = null,
+        IReadOnlyDictionary<string, string>? environment = null)
     {
         ArgumentNullException.ThrowIfNull(resources);
         var port = appPort ?? (withApp ? FreePort.Next() : null);
@@ -65,6 +66,7 @@ public sealed class DaprTestHost : IAsyncDisposable
             ApiToken = apiToken,
             AppApiToken = appApiToken,
             LogLevel = "debug",
+            Environment = environment?.ToDictionary(StringComparer.Ordinal) ?? new Dictionary<string, string>(StringComparer.Ordinal),
         });
         var client = new DaprClientBuilder()
             .UseGrpcEndpoint(sidecar.GrpcEndpoint)

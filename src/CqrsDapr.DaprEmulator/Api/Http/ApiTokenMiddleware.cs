@@ -16,7 +16,9 @@ internal sealed partial class ApiTokenMiddleware(RequestDelegate next, EmulatorO
     {
         ArgumentNullException.ThrowIfNull(context);
         var isGrpc = context.Request.ContentType?.StartsWith("application/grpc", StringComparison.OrdinalIgnoreCase) == true;
-        if (!isGrpc && options.ApiToken is { } token && !context.Request.Path.StartsWithSegments("/v1.0/healthz", StringComparison.Ordinal))
+        // The internal invoke endpoint is another sidecar's hop, which checks its own key (daprd: the internal gRPC port).
+        if (!isGrpc && options.ApiToken is { } token && !context.Request.Path.StartsWithSegments("/v1.0/healthz", StringComparison.Ordinal)
+            && !context.Request.Path.StartsWithSegments(Invocation.ServiceInvocation.InternalPrefix, StringComparison.Ordinal))
         {
             if (!string.Equals(context.Request.Headers["dapr-api-token"].ToString(), token, StringComparison.Ordinal))
             {

@@ -1,0 +1,113 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using CqrsDapr.CommandService.Http;
+using CqrsDapr.CommandService.Outbox;
+using CqrsDapr.CommandService.Persistence;
+using CqrsDapr.Contracts;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
+
+namespace CqrsDapr.CommandService.EventLog;
+
+/// <summary>
+/// <c>GET /internal/event-log?after={sequence}&amp;limit={n}</c>: the published events of the outbox, in sequence
+/// order, for the query side to rebuild its views from. Reached through Dapr service invocation only: the gateway
+/// never forwards <c>/internal/*</c>. When <c>APP_API_TOKEN</c> is configured, calls must carry it in
+/// <c>dapr-api-token</c>, as the Dapr sidecar sends it to the app.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Only published rows (<c>published_at</c> set) are served, so a rebuild never sees an event before the live
+/// subscription could have: the log and the topic carry the same events, and a reader never gets ahead of pub/sub.
+/// </para>
+/// <para>
+/// Paging "after a sequence" is not a high-water mark that can be trusted on its own: sequences are taken when a
+/// transaction inserts its row and become visible when it commits, so a row with a lower sequence than the last one
+/// returned may still appear (or be published) later, and a walk past it never comes back. That is acceptable for a
+/// rebuild, because such an event is also delivered live through pub/sub — the relay publishes every row, whatever
+/// its sequence — and projections apply events idempotently by aggregate version, so an event seen twice (log and
+/// topic), or seen by the topic only, leaves the same view.
+/// </para>
+/// </remarks>
+internal static class EventLogEndpoint
+{
+    public const string Path = "/" + EventLogPage.Method;
+    public const int DefaultLimit = 500;
+    public const int MaxLimit = 5000;
+
+    private const string ApiTokenHeader = "dapr-api-token";
+
+    public static WebApplication MapEventLog(this WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        app.MapGet(Path, HandleAsync)
+            .WithName("ReadEventLog")
+            .WithSummary("Published events after a sequence, in sequence order (internal; Dapr service invocation only)")
+            .ExcludeFromDescription();
+        return app;
+    }
+
+    internal static async Task<Results<Ok<EventLogPage>, ProblemHttpResult>> HandleAsync(
+        HttpRequest request,
+        IDbContextFactory<WriteDbContext> dbFactory,
+        IConfiguration configuration,
+        CancellationToken cancellationToken)
+    {
+        if (!HasAppToken(request, configuration))
+        {
+            return Problems.Create(StatusCodes.Status401Unauthorized, "Missing or invalid dapr-api-token.", "unauthorized");
+        }
+
+        if (!TryParse(request.Query["after"], 0, out var after) || after < 0)
+        {
+            return BadParameter("after", "a sequence: a whole number, 0 or more (0 reads from the start)");
+        }
+
+        if (!TryParse(request.Query["limit"], DefaultLimit, out var limit) || limit is < 1 or > MaxLimit)
+        {
+            return BadParameter("limit", $"a whole number from 1 to {MaxLimit} (default {DefaultLimit})");
+        }
+
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var rows = await db.Outbox.AsNoTracking()
+            .Where(m => m.Sequence > after && m.PublishedAt != null)
+            .OrderBy(m => m.Sequence)
+            .Take((int)limit)
+            .ToListAsync(cancellationToken);
+
+        var events = rows.Select(OutboxRelay.ToEnvelope).ToList();
+        return TypedResults.Ok(new EventLogPage
+        {
+            Events = events,
+            Next = events.Count == limit ? events[^1].Sequence : null,
+        });
+    }
+
+    private static bool TryParse(Microsoft.Extensions.Primitives.StringValues values, long fallback, out long value)
+    {
+        if (values.Count == 0)
+        {
+            value = fallback;
+            return true;
+        }
+
+        value = 0;
+        return values.Count == 1 && long.TryParse(values[0], NumberStyles.None, CultureInfo.InvariantCulture, out value);
+    }
+
+    private static ProblemHttpResult BadParameter(string name, string expected) =>
+        Problems.Create(StatusCodes.Status400BadRequest, "Invalid query parameter.", "invalid-query-parameter", $"'{name}' must be {expected}.");
+
+    private static bool HasAppToken(HttpRequest request, IConfiguration configuration)
+    {
+        var expected = configuration["APP_API_TOKEN"];
+        if (string.IsNullOrEmpty(expected))
+        {
+            return true;
+        }
+
+        var given = request.Headers[ApiTokenHeader].ToString();
+        return CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(given), Encoding.UTF8.GetBytes(expected));
+    }
+}
