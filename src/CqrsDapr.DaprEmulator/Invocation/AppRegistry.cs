@@ -142,7 +142,10 @@ internal sealed partial class AppRegistry
         try
         {
             using var process = Process.GetProcessById(entry.Pid);
-            return process.HasExited is false && (entry.StartTicks == 0 || StartTicks(process) is not { } ticks || ticks == entry.StartTicks);
+            // Start times are derived from boot time, which each process computes for itself (Linux: now - uptime), so
+            // two processes can see the same start a few milliseconds apart; a reused pid starts much later.
+            return process.HasExited is false && (entry.StartTicks == 0 || StartTicks(process) is not { } ticks
+                || Math.Abs(ticks - entry.StartTicks) < TimeSpan.TicksPerSecond);
         }
         catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or Win32Exception)
         {
