@@ -1,18 +1,23 @@
 using CqrsDapr.QueryService.Products.Queries;
 using CqrsDapr.QueryService.Projection;
+using CqrsDapr.QueryService.Rebuild;
+using CqrsDapr.QueryService.Views;
 using CqrsDapr.ServiceDefaults;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();
 builder.Services.AddDaprClient();
+builder.AddViews();
 builder.AddProductQueries();
 builder.Services.AddProjection();
+builder.AddRebuild();
 
 var app = builder.Build();
 app.UseProblemDetailsForErrors();
 app.UseCloudEvents();
 app.MapSubscribeHandler();
 app.MapProjection();
+app.MapRebuild();
 app.MapDefaultEndpoints();
 app.MapProductQueries();
 await app.RunAsync();

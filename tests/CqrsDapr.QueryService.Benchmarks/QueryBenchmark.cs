@@ -68,7 +68,7 @@ internal static class QueryBenchmark
             factory.StartServer();
             using var client = new HttpClient { BaseAddress = new Uri(string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{port}")) };
 
-            var store = factory.Services.GetRequiredService<IProductViewStore>();
+            var store = factory.Services.GetRequiredService<ViewGenerations>().Active;
             var ids = new List<Guid>(products);
             for (var i = 0; i < products; i++)
             {

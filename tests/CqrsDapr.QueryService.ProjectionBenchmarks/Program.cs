@@ -129,7 +129,7 @@ internal static class ProjectionBenchmark
         var drained = clock.Elapsed;
 
         // Every view must be at its final version: otherwise the figure would be meaningless.
-        var store = app.Services.GetRequiredService<IProductViewStore>();
+        var store = app.Services.GetRequiredService<ViewGenerations>().Active;
         var behind = 0;
         foreach (var id in ids)
         {

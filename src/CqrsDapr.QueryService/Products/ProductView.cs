@@ -14,6 +14,18 @@ internal sealed record ProductView
     /// <summary>Every stored document names its view type; every query filters on it (the query API is not scoped).</summary>
     public const string Type = "product";
 
+    /// <summary>
+    /// The view type of generation <paramref name="generation"/>: <c>product</c> for the first, <c>product.g{n}</c> for
+    /// rebuilt ones, so a generation being built never shows in the queries of the one being served.
+    /// </summary>
+    public static string TypeIn(int generation) =>
+        generation switch
+        {
+            < 1 => throw new ArgumentOutOfRangeException(nameof(generation), generation, "Generations start at 1."),
+            1 => Type,
+            _ => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{Type}.g{generation}"),
+        };
+
     public string ViewType { get; init; } = Type;
 
     public required Guid Id { get; init; }

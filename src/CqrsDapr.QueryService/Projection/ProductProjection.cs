@@ -1,4 +1,5 @@
 using CqrsDapr.Contracts;
+using CqrsDapr.QueryService.Products;
 using CqrsDapr.QueryService.Views;
 
 namespace CqrsDapr.QueryService.Projection;
@@ -13,13 +14,14 @@ internal enum ProjectionOutcome
 }
 
 /// <summary>
-/// Applies one product event to the view store: read the view and its ETag, let <see cref="ProductProjector"/> decide,
+/// Applies product events to the view store: read the view and its ETag, let <see cref="ProductProjector"/> decide,
 /// save first-write-wins. A concurrent writer (another delivery, another replica) makes the save fail; then the view is
 /// read again and the decision taken again, a bounded number of times before asking Dapr to redeliver later.
-/// Store failures propagate (the endpoint answers RETRY).
+/// Live events go to every writable generation (<see cref="ViewGenerations"/>); metrics and the consistency signal
+/// follow the served one. Store failures propagate (the endpoint answers RETRY).
 /// </summary>
 internal sealed partial class ProductProjection(
-    IProductViewStore store,
+    ViewGenerations generations,
     ViewChanges changes,
     ProjectionMetrics metrics,
     TimeProvider time,
@@ -27,14 +29,139 @@ internal sealed partial class ProductProjection(
 {
     public const int MaxAttempts = 8;
 
+    /// <summary>One live event, into every writable generation.</summary>
     public async Task<ProjectionOutcome> ProjectAsync(EventEnvelope envelope, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(envelope);
         if (ProductProjector.Validate(envelope) is { } invalid)
         {
-            return Dropped(envelope.EventId.ToString(), invalid.Reason);
+            Count(envelope, Dropped(envelope.EventId.ToString(), invalid.Reason));
+            return ProjectionOutcome.Dropped;
         }
 
+        await generations.EnsureLoadedAsync(cancellationToken);
+        var stores = generations.Writable;
+        var outcome = await ApplyAsync(envelope, stores[0], cancellationToken);
+        Count(envelope, outcome);
+        for (var i = 1; i < stores.Count && outcome != ProjectionOutcome.Retry; i++)
+        {
+            if (await ApplyAsync(envelope, stores[i], cancellationToken) == ProjectionOutcome.Retry)
+            {
+                outcome = ProjectionOutcome.Retry;
+            }
+        }
+
+        return outcome;
+    }
+
+    /// <summary>
+    /// A batch of live events (one bulk delivery), into every writable generation: one outcome per event, in order.
+    /// </summary>
+    public async Task<IReadOnlyList<ProjectionOutcome>> ProjectAsync(IReadOnlyList<EventEnvelope> envelopes, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(envelopes);
+        await generations.EnsureLoadedAsync(cancellationToken);
+        var stores = generations.Writable;
+        var outcomes = await ProjectBatchAsync(envelopes, stores[0], live: true, cancellationToken);
+        for (var i = 1; i < stores.Count; i++)
+        {
+            var more = await ProjectBatchAsync(envelopes, stores[i], live: false, cancellationToken);
+            outcomes = [.. outcomes.Zip(more, (a, b) => b == ProjectionOutcome.Retry ? b : a)];
+        }
+
+        return outcomes;
+    }
+
+    /// <summary>
+    /// Events in bulk into one generation's store: one read of every view concerned, the events folded in memory, one
+    /// bulk save. If the save loses any race (bulk saves are not atomic) the batch is redone event by event, which is
+    /// idempotent: what the bulk save did write is then already applied. With <paramref name="live"/> the outcomes
+    /// are counted in the metrics and signalled to waiting reads.
+    /// </summary>
+    public async Task<IReadOnlyList<ProjectionOutcome>> ProjectBatchAsync(
+        IReadOnlyList<EventEnvelope> envelopes, IProductViewStore store, bool live, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(envelopes);
+        ArgumentNullException.ThrowIfNull(store);
+        var outcomes = new ProjectionOutcome[envelopes.Count];
+        var byProduct = new Dictionary<Guid, List<int>>();
+        for (var i = 0; i < envelopes.Count; i++)
+        {
+            if (ProductProjector.Validate(envelopes[i]) is { } invalid)
+            {
+                outcomes[i] = live ? Dropped(envelopes[i].EventId.ToString(), invalid.Reason) : ProjectionOutcome.Dropped;
+                continue;
+            }
+
+            var id = Guid.Parse(envelopes[i].AggregateId);
+            if (!byProduct.TryGetValue(id, out var indexes))
+            {
+                byProduct[id] = indexes = [];
+            }
+
+            indexes.Add(i);
+        }
+
+        var stored = await store.GetManyAsync(byProduct.Keys, cancellationToken);
+        var saves = new List<(ProductView View, string? ETag)>(byProduct.Count);
+        foreach (var (id, indexes) in byProduct)
+        {
+            var original = stored.GetValueOrDefault(id);
+            var view = original?.View;
+            foreach (var i in indexes)
+            {
+                switch (ProductProjector.Project(view, envelopes[i]))
+                {
+                    case ProjectionDecision.Apply apply:
+                        view = apply.View;
+                        outcomes[i] = ProjectionOutcome.Applied;
+                        break;
+                    case ProjectionDecision.Drop drop:
+                        outcomes[i] = live ? Dropped(envelopes[i].EventId.ToString(), drop.Reason) : ProjectionOutcome.Dropped;
+                        break;
+                    default:
+                        outcomes[i] = ProjectionOutcome.AlreadyApplied;
+                        break;
+                }
+            }
+
+            if (view is not null && !ReferenceEquals(view, original?.View))
+            {
+                saves.Add((view, original?.ETag));
+            }
+        }
+
+        if (!await store.TrySaveManyAsync(saves, cancellationToken))
+        {
+            LogBatchRedone(logger, envelopes.Count, store.Generation);
+            for (var i = 0; i < envelopes.Count; i++)
+            {
+                if (outcomes[i] != ProjectionOutcome.Dropped)
+                {
+                    outcomes[i] = await ApplyAsync(envelopes[i], store, cancellationToken);
+                }
+            }
+        }
+
+        if (live)
+        {
+            for (var i = 0; i < envelopes.Count; i++)
+            {
+                Count(envelopes[i], outcomes[i]);
+            }
+
+            foreach (var (view, _) in saves)
+            {
+                changes.Published(view.Id);
+            }
+        }
+
+        return outcomes;
+    }
+
+    /// <summary>One valid event into one store, with the ETag retry loop.</summary>
+    private async Task<ProjectionOutcome> ApplyAsync(EventEnvelope envelope, IProductViewStore store, CancellationToken cancellationToken)
+    {
         var id = Guid.Parse(envelope.AggregateId);
         for (var attempt = 1; attempt <= MaxAttempts; attempt++)
         {
@@ -44,11 +171,9 @@ internal sealed partial class ProductProjection(
                 case ProjectionDecision.Drop drop:
                     return Dropped(envelope.EventId.ToString(), drop.Reason);
                 case ProjectionDecision.AlreadyApplied:
-                    metrics.Ignored();
                     return ProjectionOutcome.AlreadyApplied;
                 case ProjectionDecision.Apply apply when await store.TrySaveAsync(apply.View, stored?.ETag, cancellationToken):
                     changes.Published(id);
-                    metrics.Applied(time.GetUtcNow() - envelope.OccurredAt);
                     return ProjectionOutcome.Applied;
                 default:
                     LogConflict(logger, id, envelope.AggregateVersion, attempt);
@@ -59,18 +184,40 @@ internal sealed partial class ProductProjection(
         return ProjectionOutcome.Retry;
     }
 
+    private void Count(EventEnvelope envelope, ProjectionOutcome outcome)
+    {
+        switch (outcome)
+        {
+            case ProjectionOutcome.Applied:
+                metrics.Applied(time.GetUtcNow() - envelope.OccurredAt);
+                break;
+            case ProjectionOutcome.AlreadyApplied:
+                metrics.Ignored();
+                break;
+            case ProjectionOutcome.Dropped:
+                metrics.Dropped();
+                break;
+        }
+    }
+
     /// <summary>For a delivery whose data is not an event envelope at all.</summary>
-    public ProjectionOutcome Unreadable(string reason) => Dropped("(unreadable)", reason);
+    public ProjectionOutcome Unreadable(string reason)
+    {
+        metrics.Dropped();
+        return Dropped("(unreadable)", reason);
+    }
 
     private ProjectionOutcome Dropped(string eventId, string reason)
     {
-        metrics.Dropped();
         LogDropped(logger, eventId, reason);
         return ProjectionOutcome.Dropped;
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Dropping product event {EventId} (it goes to the dead-letter topic): {Reason}")]
     private static partial void LogDropped(ILogger logger, string eventId, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "A bulk save of {Count} events into generation {Generation} lost a race or failed; applying them one by one")]
+    private static partial void LogBatchRedone(ILogger logger, int count, int generation);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "View {Id} changed while applying v{Version} (attempt {Attempt}); reading it again")]
     private static partial void LogConflict(ILogger logger, Guid id, long version, int attempt);

@@ -4,7 +4,6 @@ using CqrsDapr.QueryService.DeadLetters;
 using CqrsDapr.QueryService.Views;
 using Dapr;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace CqrsDapr.QueryService.Projection;
 
@@ -27,10 +26,6 @@ internal static class ProjectionModule
     public static IServiceCollection AddProjection(this IServiceCollection services)
     {
         services.AddMetrics();
-        // Shared with the queries (which may register them too).
-        services.TryAddSingleton(TimeProvider.System);
-        services.TryAddSingleton<ViewChanges>();
-        services.TryAddSingleton<IProductViewStore, DaprProductViewStore>();
         services.AddSingleton<IDeadLetterStore, DaprDeadLetterStore>();
         services.AddSingleton<ProjectionMetrics>();
         services.AddSingleton<ProductProjection>();

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using CqrsDapr.Contracts;
 using CqrsDapr.QueryService.Products;
@@ -13,13 +14,23 @@ namespace CqrsDapr.QueryService.Views;
 /// first-write concurrency: with an ETag the save succeeds only if the stored ETag still matches; without one it is an
 /// insert that fails if the key exists (dapr-contract.md §3.4, §3.10).
 /// </summary>
-internal sealed class DaprProductViewStore(DaprClient dapr) : IProductViewStore
+/// <remarks>
+/// Each generation has its own key prefix and <c>viewType</c> (<see cref="ProductView.TypeIn"/>); generation 1 keeps
+/// the plain <c>product|{id}</c> keys.
+/// </remarks>
+internal sealed class DaprProductViewStore(DaprClient dapr, HttpClient sidecar, int generation = 1) : IProductViewStore
 {
     private static readonly Dictionary<string, string> JsonContent = new() { ["contentType"] = "application/json" };
     private const int MaxBatch = 202;
     private static readonly StateOptions FirstWrite = new() { Concurrency = ConcurrencyMode.FirstWrite, Consistency = ConsistencyMode.Strong };
 
-    public static string KeyOf(Guid id) => $"{ProductView.Type}|{id:D}";
+    private static readonly Uri SaveUri = new($"v1.0/state/{DaprNames.ViewStore}", UriKind.Relative);
+
+    private readonly string viewType = ProductView.TypeIn(generation);
+
+    public int Generation => generation;
+
+    public string KeyOf(Guid id) => $"{viewType}|{id:D}";
 
     public async Task<StoredView?> GetAsync(Guid id, CancellationToken cancellationToken)
     {
@@ -32,7 +43,7 @@ internal sealed class DaprProductViewStore(DaprClient dapr) : IProductViewStore
         ArgumentNullException.ThrowIfNull(view);
         try
         {
-            return await dapr.TrySaveStateAsync(DaprNames.ViewStore, KeyOf(view.Id), view, etag ?? string.Empty, FirstWrite, JsonContent, cancellationToken);
+            return await dapr.TrySaveStateAsync(DaprNames.ViewStore, KeyOf(view.Id), view with { ViewType = viewType }, etag ?? string.Empty, FirstWrite, JsonContent, cancellationToken);
         }
         catch (DaprException ex) when (IsInsertConflict(ex))
         {
@@ -50,6 +61,77 @@ internal sealed class DaprProductViewStore(DaprClient dapr) : IProductViewStore
 
             throw;
         }
+    }
+
+    public async Task<IReadOnlyDictionary<Guid, StoredView>> GetManyAsync(IReadOnlyCollection<Guid> ids, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        if (ids.Count == 0)
+        {
+            return new Dictionary<Guid, StoredView>();
+        }
+
+        var keys = ids.Select(KeyOf).ToList();
+        var items = await dapr.GetBulkStateAsync<ProductView?>(DaprNames.ViewStore, keys, parallelism: null, JsonContent, cancellationToken);
+        var found = new Dictionary<Guid, StoredView>(items.Count);
+        foreach (var item in items)
+        {
+            if (item.Value is { } view && !string.IsNullOrEmpty(item.ETag))
+            {
+                found[view.Id] = new StoredView(view, item.ETag);
+            }
+        }
+
+        return found;
+    }
+
+    /// <summary>
+    /// One HTTP <c>POST /v1.0/state/viewstore</c> with every item (the SDK's bulk save omits the API token,
+    /// dapr/dotnet-sdk#1282). daprd saves the items in parallel, each on its own, and answers an error if any failed.
+    /// </summary>
+    public async Task<bool> TrySaveManyAsync(IReadOnlyList<(ProductView View, string? ETag)> views, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(views);
+        if (views.Count == 0)
+        {
+            return true;
+        }
+
+        using var body = new MemoryStream();
+        await using (var json = new Utf8JsonWriter(body))
+        {
+            json.WriteStartArray();
+            foreach (var (view, etag) in views)
+            {
+                json.WriteStartObject();
+                json.WriteString("key", KeyOf(view.Id));
+                json.WritePropertyName("value");
+                JsonSerializer.Serialize(json, view with { ViewType = viewType }, JsonSerializerOptions.Web);
+                if (!string.IsNullOrEmpty(etag))
+                {
+                    json.WriteString("etag", etag);
+                }
+
+                json.WriteStartObject("options");
+                json.WriteString("concurrency", "first-write");
+                json.WriteString("consistency", "strong");
+                json.WriteEndObject();
+                json.WriteStartObject("metadata");
+                json.WriteString("contentType", "application/json");
+                json.WriteEndObject();
+                json.WriteEndObject();
+            }
+
+            json.WriteEndArray();
+        }
+
+        using var content = new ByteArrayContent(body.GetBuffer(), 0, (int)body.Length);
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+        using var response = await sidecar.PostAsync(SaveUri, content, cancellationToken);
+
+        // A lost race (409 / 500 "no item was updated") and a store failure look alike in a bulk answer: the caller
+        // redoes the batch event by event, which tells them apart.
+        return response.IsSuccessStatusCode;
     }
 
     public async Task<ProductPage> QueryAsync(ProductQuery query, CancellationToken cancellationToken)
@@ -134,7 +216,7 @@ internal sealed class DaprProductViewStore(DaprClient dapr) : IProductViewStore
         // operators refuse string operands on v1, so price ranges and the keyset position are applied above instead.
         var filters = new JsonArray
         {
-            new JsonObject { ["EQ"] = new JsonObject { ["viewType"] = ProductView.Type } },
+            new JsonObject { ["EQ"] = new JsonObject { ["viewType"] = viewType } },
             new JsonObject { ["EQ"] = new JsonObject { ["deleted"] = false } },
         };
         if (category is not null)

@@ -25,16 +25,17 @@ internal readonly record struct ConsistencyOutcome(bool Reached, long Current);
 /// <see cref="ConsistencyOptions.PollInterval"/> for what other replicas projected.
 /// A tombstone counts: a deleted product is consistent once its deletion is projected.
 /// </summary>
-internal sealed class ViewConsistency(IProductViewStore store, ViewChanges changes, IOptions<ConsistencyOptions> options, TimeProvider time)
+internal sealed class ViewConsistency(ViewGenerations generations, ViewChanges changes, IOptions<ConsistencyOptions> options, TimeProvider time)
 {
     public async Task<ConsistencyOutcome> WaitForAsync(Guid id, long version, CancellationToken cancellationToken)
     {
         var settings = options.Value;
         var started = time.GetTimestamp();
+        await generations.EnsureLoadedAsync(cancellationToken);
         while (true)
         {
             var changed = changes.NextChangeAsync(id); // taken before the read, so a publish in between is not missed
-            var current = (await store.GetAsync(id, cancellationToken))?.View.Version ?? 0;
+            var current = (await generations.Active.GetAsync(id, cancellationToken))?.View.Version ?? 0;
             if (current >= version)
             {
                 return new ConsistencyOutcome(true, current);

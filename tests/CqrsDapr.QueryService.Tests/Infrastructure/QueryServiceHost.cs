@@ -37,7 +37,7 @@ public class QueryServiceHost(ReadDatabaseServer database) : IAsyncLifetime
 
     public IServiceProvider Services => (factory ?? throw new InvalidOperationException("not started")).Services;
 
-    internal IProductViewStore Store => Services.GetRequiredService<IProductViewStore>();
+    internal IProductViewStore Store => Services.GetRequiredService<ViewGenerations>().Active;
 
     internal ViewChanges Changes => Services.GetRequiredService<ViewChanges>();
 

@@ -21,6 +21,9 @@ public sealed class ViewStoreSidecar(ReadDatabaseServer server) : IAsyncLifetime
 
     public DaprClient Client { get; private set; } = null!;
 
+    /// <summary>Plain HTTP to the sidecar, with its API token (what the store uses for bulk saves).</summary>
+    public HttpClient Http { get; } = new();
+
     public async ValueTask InitializeAsync()
     {
         var connectionString = await server.NewDatabaseAsync();
@@ -50,11 +53,13 @@ public sealed class ViewStoreSidecar(ReadDatabaseServer server) : IAsyncLifetime
             .UseHttpEndpoint(sidecar.HttpEndpoint)
             .UseDaprApiToken(ApiToken)
             .Build();
+        QueryService.SidecarHttp.Configure(Http, sidecar.HttpEndpoint, ApiToken);
     }
 
     public async ValueTask DisposeAsync()
     {
         Client?.Dispose();
+        Http.Dispose();
         if (sidecar is not null)
         {
             await sidecar.DisposeAsync();

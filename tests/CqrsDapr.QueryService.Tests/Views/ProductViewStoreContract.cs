@@ -15,6 +15,9 @@ public abstract class ProductViewStoreContract
 
     private protected abstract IProductViewStore Store { get; }
 
+    /// <summary>The same store's generation <paramref name="generation"/> (<see cref="Store"/> is generation 1).</summary>
+    private protected abstract IProductViewStore StoreOf(int generation);
+
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     private protected static ProductView AView(string category, string name = "Desk", decimal price = 10m, int minute = 0) =>
@@ -218,5 +221,55 @@ public abstract class ProductViewStoreContract
         Assert.Null(second.NextPageToken);
         Assert.Equal(5, exact.Items.Count);
         Assert.Null(exact.NextPageToken);
+    }
+
+    [Fact]
+    public async Task Many_views_read_in_one_call_leave_out_the_missing_ones()
+    {
+        var category = ACategory();
+        var first = await Inserted(AView(category, "a"));
+        var second = await Inserted(AView(category, "b"));
+
+        var found = await Store.GetManyAsync([first.Id, Guid.NewGuid(), second.Id], Ct);
+
+        Assert.Equal([first.Id, second.Id], found.Keys.Order());
+        Assert.Equal(first, found[first.Id].View);
+        Assert.Equal((await Store.GetAsync(second.Id, Ct))!.ETag, found[second.Id].ETag);
+    }
+
+    [Fact]
+    public async Task A_bulk_save_inserts_and_updates_with_etags_and_reports_a_lost_race()
+    {
+        var category = ACategory();
+        var existing = await Inserted(AView(category, "old"));
+        var etag = (await Store.GetAsync(existing.Id, Ct))!.ETag;
+        var fresh = AView(category, "new");
+
+        Assert.True(await Store.TrySaveManyAsync([(existing with { Version = 2, Stock = 9 }, etag), (fresh, null)], Ct));
+        Assert.Equal(9, (await Store.GetAsync(existing.Id, Ct))!.View.Stock);
+        Assert.NotNull(await Store.GetAsync(fresh.Id, Ct));
+
+        // The old ETag is stale now, and the fresh view exists: both saves lose.
+        Assert.False(await Store.TrySaveManyAsync([(existing with { Version = 3 }, etag)], Ct));
+        Assert.False(await Store.TrySaveManyAsync([(fresh with { Version = 2 }, null)], Ct));
+        Assert.Equal(2, (await Store.GetAsync(existing.Id, Ct))!.View.Version);
+        Assert.Equal(1, (await Store.GetAsync(fresh.Id, Ct))!.View.Version);
+    }
+
+    [Fact]
+    public async Task Generations_are_separate_stores_for_reads_queries_and_saves()
+    {
+        var category = ACategory();
+        var next = StoreOf(2);
+        var inFirst = await Inserted(AView(category, "first"));
+        var inSecond = AView(category, "second");
+        Assert.True(await next.TrySaveAsync(inSecond, null, Ct));
+        Assert.True(await next.TrySaveAsync(inFirst with { Name = "first, rebuilt" }, null, Ct)); // same id, its own document
+
+        Assert.Null(await Store.GetAsync(inSecond.Id, Ct));
+        Assert.Equal("first", (await Store.GetAsync(inFirst.Id, Ct))!.View.Name);
+        Assert.Equal("first, rebuilt", (await next.GetAsync(inFirst.Id, Ct))!.View.Name);
+        Assert.Equal([inFirst.Id], (await Store.QueryAsync(AllOf(category), Ct)).Items.Select(v => v.Id));
+        Assert.Equal([inFirst.Id, inSecond.Id], (await next.QueryAsync(AllOf(category), Ct)).Items.Select(v => v.Id).Order());
     }
 }

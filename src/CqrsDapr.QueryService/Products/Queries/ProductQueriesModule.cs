@@ -3,7 +3,6 @@ using CqrsDapr.Contracts;
 using CqrsDapr.QueryService.Views;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
-using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Net.Http.Headers;
 
 namespace CqrsDapr.QueryService.Products.Queries;
@@ -21,9 +20,6 @@ internal static class ProductQueriesModule
     {
         ArgumentNullException.ThrowIfNull(builder);
         builder.Services.AddOpenApi();
-        builder.Services.TryAddSingleton(TimeProvider.System);
-        builder.Services.TryAddSingleton<ViewChanges>(); // the projector signals through the same instance
-        builder.Services.TryAddSingleton<IProductViewStore, DaprProductViewStore>();
         builder.Services.AddSingleton<ViewConsistency>();
         builder.Services.AddOptions<ConsistencyOptions>()
             .Bind(builder.Configuration.GetSection(ConsistencyOptions.Section))
@@ -57,7 +53,7 @@ internal static class ProductQueriesModule
         string id,
         [FromHeader(Name = "If-None-Match")] string? ifNoneMatch,
         [FromHeader(Name = ConsistencyTokenHeader)] string? consistencyToken,
-        IProductViewStore store,
+        ViewGenerations generations,
         ViewConsistency consistency,
         HttpContext http,
         CancellationToken cancellationToken)
@@ -78,7 +74,8 @@ internal static class ProductQueriesModule
             return behind;
         }
 
-        var stored = await store.GetAsync(productId, cancellationToken);
+        await generations.EnsureLoadedAsync(cancellationToken);
+        var stored = await generations.Active.GetAsync(productId, cancellationToken);
         if (stored is null || stored.View.Deleted)
         {
             return QueryProblems.NotFound($"There is no product {productId:D}.");
@@ -102,7 +99,7 @@ internal static class ProductQueriesModule
         [FromQuery] string? pageSize,
         [FromQuery] string? pageToken,
         [FromHeader(Name = ConsistencyTokenHeader)] string? consistencyToken,
-        IProductViewStore store,
+        ViewGenerations generations,
         ViewConsistency consistency,
         HttpContext http,
         CancellationToken cancellationToken)
@@ -124,7 +121,8 @@ internal static class ProductQueriesModule
             return behind;
         }
 
-        var page = await store.QueryAsync(query, cancellationToken);
+        await generations.EnsureLoadedAsync(cancellationToken);
+        var page = await generations.Active.QueryAsync(query, cancellationToken);
         return TypedResults.Ok(new ProductListResponse([.. page.Items.Select(ProductResponse.From)], page.NextPageToken));
     }
 

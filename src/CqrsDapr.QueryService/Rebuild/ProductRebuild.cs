@@ -1,0 +1,234 @@
+using System.Diagnostics;
+using CqrsDapr.QueryService.Projection;
+using CqrsDapr.QueryService.Views;
+using Dapr;
+using Microsoft.Extensions.Options;
+
+namespace CqrsDapr.QueryService.Rebuild;
+
+/// <summary>Section <c>Rebuild</c>.</summary>
+internal sealed class RebuildOptions
+{
+    public const string Section = "Rebuild";
+
+    /// <summary>Events per event-log page (the command service serves at most 5,000). Default 2,000.</summary>
+    public int PageSize { get; set; } = 2000;
+
+    /// <summary>A rebuild whose heartbeat is older than this is presumed dead and may be replaced. Default 60 s.</summary>
+    public TimeSpan TakeOverAfter { get; set; } = TimeSpan.FromSeconds(60);
+}
+
+/// <summary>How a request to start a rebuild ended: started, or refused because one is running.</summary>
+internal readonly record struct RebuildStart(bool Started, GenerationsDocument Document);
+
+/// <summary>
+/// Rebuilds every product view from the command service's event log into a fresh generation, then makes it the served
+/// one, without read downtime (docs/queries.md, "Rebuilds"):
+/// <list type="number">
+/// <item>The generations document gets <c>building = n</c>; within <see cref="ViewGenerationOptions.GenerationRefresh"/>
+/// every replica's live projection writes generation n as well as the served one. The rebuild waits twice that.</item>
+/// <item>It then walks the whole log (published events only) into generation n, in bulk. Every event published before
+/// the walk started is in the log; every one published after reaches generation n live. Both paths apply events by
+/// version, so overlaps are harmless.</item>
+/// <item>It switches: <c>active = n</c>, and the old generation is <c>retiring</c> (still written) for twice the refresh
+/// interval, so a replica that has not seen the switch yet still serves current data. Then writes to it stop.</item>
+/// </list>
+/// Reads are served from the old generation until the switch and from the new one after: never from a partial one.
+/// </summary>
+internal sealed partial class ProductRebuild(
+    ViewGenerations generations,
+    IProductViewStores stores,
+    ProductProjection projection,
+    EventLogClient eventLog,
+    IOptions<ViewGenerationOptions> generationOptions,
+    IOptions<RebuildOptions> options,
+    IHostApplicationLifetime lifetime,
+    TimeProvider time,
+    ILogger<ProductRebuild> logger)
+{
+    private const int MaxEventRetries = 5;
+    private static readonly TimeSpan HeartbeatEvery = TimeSpan.FromSeconds(5);
+
+    private Task running = Task.CompletedTask;
+
+    /// <summary>The rebuild started by this replica, if any (tests and shutdown wait on it).</summary>
+    public Task Running => running;
+
+    /// <summary>Claims the next generation in the generations document and starts filling it in the background.</summary>
+    public async Task<RebuildStart> StartAsync(CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var (document, etag) = await generations.ReadAsync(cancellationToken);
+            var now = time.GetUtcNow();
+            if (document.Building is not null && document.LastRebuild is { } last && now - last.HeartbeatAt < options.Value.TakeOverAfter)
+            {
+                return new RebuildStart(false, document);
+            }
+
+            var generation = new[] { document.Active, document.Building ?? 0, document.Retiring ?? 0, document.LastRebuild?.Generation ?? 0 }.Max() + 1;
+            var claimed = document with
+            {
+                Building = generation,
+                LastRebuild = new RebuildStatus { Generation = generation, State = RebuildStatus.BuildingState, StartedAt = now, HeartbeatAt = now },
+            };
+            if (await generations.TrySaveAsync(claimed, etag, cancellationToken))
+            {
+                generations.Apply(claimed);
+                LogStarted(logger, generation, document.Active);
+                running = Task.Run(() => RunAsync(generation, lifetime.ApplicationStopping), CancellationToken.None);
+                return new RebuildStart(true, claimed);
+            }
+        }
+    }
+
+    private async Task RunAsync(int generation, CancellationToken stopping)
+    {
+        var clock = Stopwatch.StartNew();
+        var progress = new Progress();
+        try
+        {
+            var refresh = generationOptions.Value.GenerationRefresh;
+            await Task.Delay(refresh * 2, time, stopping); // every replica now projects into the new generation too
+
+            var store = stores.Generation(generation);
+            var lastBeat = clock.Elapsed;
+            var next = eventLog.ReadAsync(0, options.Value.PageSize, stopping);
+            while (true)
+            {
+                var page = await next;
+                if (page.Next is { } after)
+                {
+                    next = eventLog.ReadAsync(after, options.Value.PageSize, stopping); // fetch while projecting
+                }
+
+                await ProjectAsync(page.Events, store, progress, stopping);
+                if (page.Events.Count > 0)
+                {
+                    progress.LastSequence = page.Events[^1].Sequence;
+                }
+
+                if (page.Next is null)
+                {
+                    break;
+                }
+
+                if (clock.Elapsed - lastBeat > HeartbeatEvery)
+                {
+                    lastBeat = clock.Elapsed;
+                    if (!await UpdateAsync(generation, (d, s) => d with { LastRebuild = s with { HeartbeatAt = time.GetUtcNow(), Events = progress.Events, Views = progress.Applied, LastSequence = progress.LastSequence } }, stopping))
+                    {
+                        return;
+                    }
+                }
+            }
+
+            // Switch: the new generation is served; the old one is kept written until every replica has switched.
+            if (!await UpdateAsync(generation, (d, s) => d with
+            {
+                Active = generation,
+                Building = null,
+                Retiring = d.Active,
+                LastRebuild = s with
+                {
+                    State = RebuildStatus.CompletedState,
+                    HeartbeatAt = time.GetUtcNow(),
+                    FinishedAt = time.GetUtcNow(),
+                    Events = progress.Events,
+                    Views = progress.Applied,
+                    LastSequence = progress.LastSequence,
+                },
+            }, stopping))
+            {
+                return;
+            }
+
+            var seconds = clock.Elapsed.TotalSeconds;
+            var rate = progress.Events / Math.Max(seconds, 1e-3);
+            LogSwitched(logger, generation, progress.Events, seconds, rate);
+            await Task.Delay(refresh * 2, time, stopping);
+            await RetireAsync(generation, stopping);
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+            // Shutting down: the heartbeat stops, and another replica may take the rebuild over later.
+        }
+        catch (Exception ex) when (ex is HttpRequestException or DaprException or InvalidOperationException or TimeoutException)
+        {
+            LogFailed(logger, ex, generation);
+            await UpdateAsync(generation, (d, s) => d with
+            {
+                Building = null,
+                LastRebuild = s with { State = RebuildStatus.FailedState, FinishedAt = time.GetUtcNow(), Error = ex.Message, Events = progress.Events },
+            }, CancellationToken.None);
+        }
+    }
+
+    private async Task ProjectAsync(IReadOnlyList<Contracts.EventEnvelope> events, IProductViewStore store, Progress progress, CancellationToken cancellationToken)
+    {
+        var pending = events;
+        for (var attempt = 1; pending.Count > 0; attempt++)
+        {
+            var outcomes = await projection.ProjectBatchAsync(pending, store, live: false, cancellationToken);
+            progress.Applied += outcomes.Count(o => o == ProjectionOutcome.Applied);
+            var retry = pending.Where((_, i) => outcomes[i] == ProjectionOutcome.Retry).ToList();
+            progress.Events += pending.Count - retry.Count;
+            if (retry.Count > 0 && attempt == MaxEventRetries)
+            {
+                throw new InvalidOperationException($"{retry.Count} events kept losing races with the live projection ({MaxEventRetries} attempts).");
+            }
+
+            pending = retry;
+        }
+    }
+
+    /// <summary>Stops writing the previous generation once every replica serves the new one.</summary>
+    private Task<bool> RetireAsync(int generation, CancellationToken cancellationToken) =>
+        UpdateAsync(generation, (d, _) => d.Active == generation ? d with { Retiring = null } : d, cancellationToken, requireBuilding: false);
+
+    /// <summary>
+    /// Changes the generations document with its ETag, as long as this rebuild still owns it (another replica may have
+    /// taken over a rebuild it believed dead). False when it does not.
+    /// </summary>
+    private async Task<bool> UpdateAsync(
+        int generation, Func<GenerationsDocument, RebuildStatus, GenerationsDocument> change, CancellationToken cancellationToken, bool requireBuilding = true)
+    {
+        while (true)
+        {
+            var (document, etag) = await generations.ReadAsync(cancellationToken);
+            if (document.LastRebuild is not { } status || status.Generation != generation || (requireBuilding && document.Building != generation))
+            {
+                LogSuperseded(logger, generation);
+                return false;
+            }
+
+            var changed = change(document, status);
+            if (await generations.TrySaveAsync(changed, etag, cancellationToken))
+            {
+                generations.Apply(changed);
+                return true;
+            }
+        }
+    }
+
+    private sealed class Progress
+    {
+        public long Events { get; set; }
+
+        public long Applied { get; set; }
+
+        public long LastSequence { get; set; }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Rebuilding product views into generation {Generation} (serving {Active} meanwhile)")]
+    private static partial void LogStarted(ILogger logger, int generation, int active);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Product views generation {Generation} is served: {Events} events in {Seconds:F1} s ({Rate:F0}/s)")]
+    private static partial void LogSwitched(ILogger logger, int generation, long events, double seconds, double rate);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Rebuild of product views generation {Generation} failed; the served generation is unchanged")]
+    private static partial void LogFailed(ILogger logger, Exception exception, int generation);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Rebuild of generation {Generation} no longer owns the generations document (taken over or finished elsewhere): stopping")]
+    private static partial void LogSuperseded(ILogger logger, int generation);
+}

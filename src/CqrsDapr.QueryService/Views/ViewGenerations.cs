@@ -1,0 +1,197 @@
+using CqrsDapr.Contracts;
+using Dapr;
+using Dapr.Client;
+using Microsoft.Extensions.Options;
+
+namespace CqrsDapr.QueryService.Views;
+
+/// <summary>
+/// Which generation of the product views is served (<see cref="Active"/>), which one a rebuild is filling
+/// (<see cref="Building"/>) and which one was served until the last switch (<see cref="Retiring"/>). Stored in the view
+/// store under <see cref="Key"/>, changed only with its ETag, read by every replica.
+/// </summary>
+internal sealed record GenerationsDocument
+{
+    public const string Key = "meta|product-generations";
+
+    public int Active { get; init; } = 1;
+
+    public int? Building { get; init; }
+
+    public int? Retiring { get; init; }
+
+    public RebuildStatus? LastRebuild { get; init; }
+
+    /// <summary>Every generation a projector must keep current: the served one, the one being built, the one retiring.</summary>
+    public IEnumerable<int> Writable()
+    {
+        yield return Active;
+        if (Building is { } building && building != Active)
+        {
+            yield return building;
+        }
+
+        if (Retiring is { } retiring && retiring != Active && retiring != Building)
+        {
+            yield return retiring;
+        }
+    }
+}
+
+/// <summary>A rebuild as seen by any replica: <c>building</c>, then <c>completed</c> or <c>failed</c>.</summary>
+internal sealed record RebuildStatus
+{
+    public const string BuildingState = "building";
+    public const string CompletedState = "completed";
+    public const string FailedState = "failed";
+
+    public required int Generation { get; init; }
+
+    public required string State { get; init; }
+
+    public required DateTimeOffset StartedAt { get; init; }
+
+    /// <summary>Refreshed while the rebuild runs; a rebuild whose heartbeat stopped (its replica died) may be taken over.</summary>
+    public required DateTimeOffset HeartbeatAt { get; init; }
+
+    public DateTimeOffset? FinishedAt { get; init; }
+
+    public long Events { get; init; }
+
+    public long Views { get; init; }
+
+    public long LastSequence { get; init; }
+
+    public string? Error { get; init; }
+}
+
+/// <summary>Section <c>Views</c>.</summary>
+internal sealed class ViewGenerationOptions
+{
+    public const string Section = "Views";
+
+    /// <summary>How often each replica re-reads <see cref="GenerationsDocument"/>. A rebuild waits twice this long before it
+    /// trusts every replica to write the new generation, and again before it stops writing the old one. Default 1 s.</summary>
+    public TimeSpan GenerationRefresh { get; set; } = TimeSpan.FromSeconds(1);
+}
+
+/// <summary>
+/// This replica's view of <see cref="GenerationsDocument"/>: the store queries read (<see cref="Active"/>) and the
+/// stores the projection writes (<see cref="Writable"/>). Refreshed by <see cref="GenerationRefresher"/>; a rebuild
+/// on this replica applies its own changes at once with <see cref="Apply"/>.
+/// </summary>
+internal sealed class ViewGenerations(IProductViewStores stores, DaprClient dapr)
+{
+    private static readonly Dictionary<string, string> JsonContent = new() { ["contentType"] = "application/json" };
+    private static readonly StateOptions FirstWrite = new() { Concurrency = ConcurrencyMode.FirstWrite, Consistency = ConsistencyMode.Strong };
+
+    private readonly TaskCompletionSource loaded = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private volatile Snapshot current = new(new GenerationsDocument(), [stores.Generation(1)], stores.Generation(1));
+
+    public GenerationsDocument Document => current.Document;
+
+    /// <summary>The store queries read from.</summary>
+    public IProductViewStore Active => current.Active;
+
+    /// <summary>The stores the projection writes to, <see cref="Active"/> first.</summary>
+    public IReadOnlyList<IProductViewStore> Writable => current.Writable;
+
+    /// <summary>
+    /// Reads the document unless it was read before: a replica that just started must not serve generation 1 while
+    /// another is active. Store errors propagate to the caller (a read answers 5xx, a delivery RETRY).
+    /// </summary>
+    public Task EnsureLoadedAsync(CancellationToken cancellationToken) =>
+        loaded.Task.IsCompleted ? Task.CompletedTask : RefreshAsync(cancellationToken);
+
+    /// <summary>Reads the stored document and its ETag; a missing document is generation 1 alone.</summary>
+    public async Task<(GenerationsDocument Document, string? ETag)> ReadAsync(CancellationToken cancellationToken)
+    {
+        var (document, etag) = await dapr.GetStateAndETagAsync<GenerationsDocument?>(DaprNames.ViewStore, GenerationsDocument.Key, metadata: JsonContent, cancellationToken: cancellationToken);
+        return document is null || string.IsNullOrEmpty(etag) ? (new GenerationsDocument(), null) : (document, etag);
+    }
+
+    /// <summary>Saves <paramref name="document"/> if the stored one still has <paramref name="etag"/> (null: none stored yet).</summary>
+    public async Task<bool> TrySaveAsync(GenerationsDocument document, string? etag, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(document);
+        try
+        {
+            return await dapr.TrySaveStateAsync(DaprNames.ViewStore, GenerationsDocument.Key, document, etag ?? string.Empty, FirstWrite, JsonContent, cancellationToken);
+        }
+        catch (DaprException ex) when (DaprProductViewStore.IsInsertConflict(ex))
+        {
+            return false;
+        }
+    }
+
+    public async Task RefreshAsync(CancellationToken cancellationToken)
+    {
+        var (document, _) = await ReadAsync(cancellationToken);
+        Apply(document);
+        loaded.TrySetResult();
+    }
+
+    public void Apply(GenerationsDocument document)
+    {
+        ArgumentNullException.ThrowIfNull(document);
+        if (document == current.Document)
+        {
+            return;
+        }
+
+        var writable = document.Writable().Select(stores.Generation).ToList();
+        current = new Snapshot(document, writable, writable[0]);
+    }
+
+    private sealed record Snapshot(GenerationsDocument Document, IReadOnlyList<IProductViewStore> Writable, IProductViewStore Active);
+}
+
+/// <summary>Re-reads the generations document every <see cref="ViewGenerationOptions.GenerationRefresh"/>.</summary>
+internal sealed partial class GenerationRefresher(
+    ViewGenerations generations,
+    IOptions<ViewGenerationOptions> options,
+    TimeProvider time,
+    ILogger<GenerationRefresher> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(options.Value.GenerationRefresh, time);
+        do
+        {
+            try
+            {
+                await generations.RefreshAsync(stoppingToken);
+            }
+            catch (Exception ex) when (ex is DaprException or HttpRequestException or Grpc.Core.RpcException)
+            {
+                LogRefreshFailed(logger, ex.Message); // the sidecar may not be up yet: keep the last known generations
+            }
+        }
+        while (await timer.WaitForNextTickAsync(stoppingToken));
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not read the view generations; keeping the last known ones: {Error}")]
+    private static partial void LogRefreshFailed(ILogger logger, string error);
+}
+
+/// <summary>
+/// The Dapr state store's generations, one <see cref="DaprProductViewStore"/> each, sharing one plain HttpClient to
+/// the sidecar (no resilience handlers: a bulk save is not blindly repeatable, and a lost race must come back at once).
+/// </summary>
+internal sealed class DaprProductViewStores : IProductViewStores, IDisposable
+{
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<int, IProductViewStore> stores = new();
+    private readonly DaprClient dapr;
+    private readonly HttpClient sidecar = new();
+
+    public DaprProductViewStores(DaprClient dapr, IConfiguration configuration)
+    {
+        this.dapr = dapr;
+        SidecarHttp.Configure(sidecar, configuration);
+    }
+
+    public IProductViewStore Generation(int generation) =>
+        stores.GetOrAdd(generation, g => new DaprProductViewStore(dapr, sidecar, g));
+
+    public void Dispose() => sidecar.Dispose();
+}
