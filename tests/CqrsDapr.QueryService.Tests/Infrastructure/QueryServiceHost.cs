@@ -47,7 +47,16 @@ public class QueryServiceHost(ReadDatabaseServer database) : IAsyncLifetime
     /// <summary><c>Consistency:PollInterval</c>: long, so only <see cref="ViewChanges"/> can wake a read quickly.</summary>
     protected virtual TimeSpan PollInterval => TimeSpan.FromSeconds(5);
 
-    public async ValueTask InitializeAsync()
+    /// <summary><c>Views:GenerationRefresh</c>: short, so rebuilds in tests wait little for replicas to notice.</summary>
+    protected static TimeSpan GenerationRefresh => TimeSpan.FromMilliseconds(100);
+
+    /// <summary>More app settings, for hosts that need them.</summary>
+    protected virtual IReadOnlyDictionary<string, string> Settings { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
+
+    /// <summary>Extra environment for the sidecar process (e.g. the emulator's app registry for service invocation).</summary>
+    protected virtual IDictionary<string, string> SidecarEnvironment { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
+
+    public virtual async ValueTask InitializeAsync()
     {
         var readDb = await database.NewDatabaseAsync();
         redis = await RedisServer.StartAsync();
@@ -88,6 +97,7 @@ public class QueryServiceHost(ReadDatabaseServer database) : IAsyncLifetime
             ResourcesPaths = [resourcesPath],
             ApiToken = ApiToken,
             LogLevel = "warn",
+            Environment = SidecarEnvironment,
         });
 
         factory = new QueryServiceFactory(web =>
@@ -98,6 +108,12 @@ public class QueryServiceHost(ReadDatabaseServer database) : IAsyncLifetime
             web.UseSetting("DAPR_API_TOKEN", ApiToken);
             web.UseSetting("Consistency:MaxWait", MaxWait.ToString("c", CultureInfo.InvariantCulture));
             web.UseSetting("Consistency:PollInterval", PollInterval.ToString("c", CultureInfo.InvariantCulture));
+            web.UseSetting("Views:GenerationRefresh", GenerationRefresh.ToString("c", CultureInfo.InvariantCulture));
+            foreach (var (key, value) in Settings)
+            {
+                web.UseSetting(key, value);
+            }
+
             web.UseSetting("Logging:LogLevel:Default", "Warning");
             web.ConfigureLogging(logging => logging.ClearProviders());
         });
@@ -181,7 +197,7 @@ public class QueryServiceHost(ReadDatabaseServer database) : IAsyncLifetime
         return next;
     }
 
-    public async ValueTask DisposeAsync()
+    public virtual async ValueTask DisposeAsync()
     {
         Client.Dispose();
         Publisher?.Dispose();
