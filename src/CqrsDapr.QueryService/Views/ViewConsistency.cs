@@ -34,7 +34,7 @@ internal sealed class ViewConsistency(ViewGenerations generations, ViewChanges c
         await generations.EnsureLoadedAsync(cancellationToken);
         while (true)
         {
-            var changed = changes.NextChangeAsync(id); // taken before the read, so a publish in between is not missed
+            using var watch = changes.Start(id); // taken before the read, so a publish in between is not missed
             var current = (await generations.Active.GetAsync(id, cancellationToken))?.View.Version ?? 0;
             if (current >= version)
             {
@@ -48,7 +48,7 @@ internal sealed class ViewConsistency(ViewGenerations generations, ViewChanges c
             }
 
             var pause = remaining < settings.PollInterval ? remaining : settings.PollInterval;
-            await Task.WhenAny(changed, Task.Delay(pause, time, cancellationToken));
+            await Task.WhenAny(watch.Changed, Task.Delay(pause, time, cancellationToken));
             cancellationToken.ThrowIfCancellationRequested();
         }
     }

@@ -147,14 +147,14 @@ public class QueryServiceHost(ReadDatabaseServer database) : IAsyncLifetime
         var clock = Stopwatch.StartNew();
         while (true)
         {
-            var changed = Changes.NextChangeAsync(id);
+            using var watch = Changes.Start(id);
             var stored = await Store.GetAsync(id, TestContext.Current.CancellationToken);
             if (stored is not null && stored.View.Version >= version || clock.Elapsed > timeout)
             {
                 return stored?.View;
             }
 
-            await Task.WhenAny(changed, Task.Delay(TimeSpan.FromMilliseconds(250), TestContext.Current.CancellationToken));
+            await Task.WhenAny(watch.Changed, Task.Delay(TimeSpan.FromMilliseconds(250), TestContext.Current.CancellationToken));
         }
     }
 
