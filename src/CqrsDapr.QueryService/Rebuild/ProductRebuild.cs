@@ -116,7 +116,7 @@ internal sealed partial class ProductRebuild(
                 if (clock.Elapsed - lastBeat > HeartbeatEvery)
                 {
                     lastBeat = clock.Elapsed;
-                    if (!await UpdateAsync(generation, (d, s) => d with { LastRebuild = s with { HeartbeatAt = time.GetUtcNow(), Events = progress.Events, Views = progress.Applied, LastSequence = progress.LastSequence } }, stopping))
+                    if (!await UpdateAsync(generation, (d, s) => d with { LastRebuild = s with { HeartbeatAt = time.GetUtcNow(), Events = progress.Events, Applied = progress.Applied, LastSequence = progress.LastSequence } }, stopping))
                     {
                         return;
                     }
@@ -135,7 +135,7 @@ internal sealed partial class ProductRebuild(
                     HeartbeatAt = time.GetUtcNow(),
                     FinishedAt = time.GetUtcNow(),
                     Events = progress.Events,
-                    Views = progress.Applied,
+                    Applied = progress.Applied,
                     LastSequence = progress.LastSequence,
                 },
             }, stopping))

@@ -58,7 +58,8 @@ internal sealed record RebuildStatus
 
     public long Events { get; init; }
 
-    public long Views { get; init; }
+    /// <summary>Events that changed a view (the others were older than the view, or invalid).</summary>
+    public long Applied { get; init; }
 
     public long LastSequence { get; init; }
 
