@@ -31,78 +31,58 @@ internal static class QueryBenchmark
 
         await using var postgres = await PostgresServer.StartAsync();
         var database = await postgres.CreateDatabaseAsync("bench_views");
-        var resources = Path.Combine(Path.GetTempPath(), "cqrsdapr-bench", "views-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(resources);
-        try
+        using var resources = new Resources().PostgresState(DaprNames.ViewStore, database);
+        await using var sidecar = await Sidecar.StartAsync(new SidecarOptions
         {
-            await File.WriteAllTextAsync(Path.Combine(resources, "viewstore.yaml"), $"""
-                apiVersion: dapr.io/v1alpha1
-                kind: Component
-                metadata:
-                  name: {DaprNames.ViewStore}
-                spec:
-                  type: state.postgresql
-                  version: v1
-                  metadata:
-                  - name: connectionString
-                    value: "{PostgresConnectionStrings.ToLibpq(database)}"
-                """, Encoding.UTF8);
-            await using var sidecar = await Sidecar.StartAsync(new SidecarOptions
-            {
-                AppId = DaprNames.QueryService,
-                ResourcesPaths = [resources],
-                ApiToken = ApiToken,
-                LogLevel = "warn",
-            });
-            var port = FreePort.Next();
-            await using var factory = new QueryServiceFactory(web =>
-            {
-                web.UseEnvironment("Production");
-                web.UseContentRoot(Path.Combine(RepositoryPaths.Root, "src", "CqrsDapr.QueryService"));
-                web.UseSetting("DAPR_HTTP_ENDPOINT", sidecar.HttpEndpoint);
-                web.UseSetting("DAPR_GRPC_ENDPOINT", sidecar.GrpcEndpoint);
-                web.UseSetting("DAPR_API_TOKEN", ApiToken);
-                web.ConfigureLogging(logging => logging.ClearProviders());
-            });
-            factory.UseKestrel(port);
-            factory.StartServer();
-            using var client = new HttpClient { BaseAddress = new Uri(string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{port}")) };
-
-            var store = factory.Services.GetRequiredService<ViewGenerations>().Active;
-            var ids = new List<Guid>(products);
-            for (var i = 0; i < products; i++)
-            {
-                var view = ProductViewKeys.WithKeys(new ProductView
-                {
-                    Id = Guid.CreateVersion7(),
-                    Sku = $"SKU-{i:D6}",
-                    Name = $"Product {(i * 7919) % products:D6}",
-                    Description = "Benchmark product",
-                    Category = $"cat-{i % categories}",
-                    Price = new Money(1m + (i * 37 % 1000), "EUR"),
-                    Stock = i % 50,
-                    Version = 1,
-                    CreatedAt = DateTimeOffset.UtcNow,
-                    UpdatedAt = DateTimeOffset.UtcNow.AddSeconds(i),
-                });
-                await store.TrySaveAsync(view, null, CancellationToken.None);
-                ids.Add(view.Id);
-            }
-
-            Console.WriteLine($"Query service read latency: {products} products in {categories} categories, sidecar = {sidecar.Kind}, sequential requests");
-            Console.WriteLine($"   {"scenario",-44} {"n",6} {"p50 ms",8} {"p99 ms",8} {"max ms",8}");
-            await MeasureAsync("GET /api/products/{id}", samples, i => $"/api/products/{ids[i % ids.Count]}", client);
-            await MeasureAsync("GET list, first page of 20 (category, name)", samples / 4, _ => "/api/products?category=cat-3&sort=name", client);
-            var skipped = Math.Clamp((products / categories / 20) - 1, 1, 5);
-            var deep = await TokenForPageAsync(client, "/api/products?category=cat-3&sort=-updatedAt&pageSize=20", skipped);
-            await MeasureAsync($"GET list, page {skipped + 1} by token (-updatedAt)", samples / 4, _ => "/api/products?category=cat-3&sort=-updatedAt&pageSize=20&pageToken=" + deep, client);
-            await MeasureAsync("GET list, price range 100-200 by name", samples / 4, _ => "/api/products?category=cat-3&minPrice=100&maxPrice=200&sort=name", client);
-            return 0;
-        }
-        finally
+            AppId = DaprNames.QueryService,
+            ResourcesPaths = [resources.Path],
+            ApiToken = ApiToken,
+            LogLevel = "warn",
+        });
+        var port = FreePort.Next();
+        await using var factory = new QueryServiceFactory(web =>
         {
-            Directory.Delete(resources, recursive: true);
+            web.UseEnvironment("Production");
+            web.UseContentRoot(Path.Combine(RepositoryPaths.Root, "src", "CqrsDapr.QueryService"));
+            web.UseSetting("DAPR_HTTP_ENDPOINT", sidecar.HttpEndpoint);
+            web.UseSetting("DAPR_GRPC_ENDPOINT", sidecar.GrpcEndpoint);
+            web.UseSetting("DAPR_API_TOKEN", ApiToken);
+            web.ConfigureLogging(logging => logging.ClearProviders());
+        });
+        factory.UseKestrel(port);
+        factory.StartServer();
+        using var client = new HttpClient { BaseAddress = new Uri(string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{port}")) };
+
+        var store = factory.Services.GetRequiredService<ViewGenerations>().Active;
+        var ids = new List<Guid>(products);
+        for (var i = 0; i < products; i++)
+        {
+            var view = ProductViewKeys.WithKeys(new ProductView
+            {
+                Id = Guid.CreateVersion7(),
+                Sku = $"SKU-{i:D6}",
+                Name = $"Product {(i * 7919) % products:D6}",
+                Description = "Benchmark product",
+                Category = $"cat-{i % categories}",
+                Price = new Money(1m + (i * 37 % 1000), "EUR"),
+                Stock = i % 50,
+                Version = 1,
+                CreatedAt = DateTimeOffset.UtcNow,
+                UpdatedAt = DateTimeOffset.UtcNow.AddSeconds(i),
+            });
+            await store.TrySaveAsync(view, null, CancellationToken.None);
+            ids.Add(view.Id);
         }
+
+        Console.WriteLine($"Query service read latency: {products} products in {categories} categories, sidecar = {sidecar.Kind}, sequential requests");
+        Console.WriteLine($"   {"scenario",-44} {"n",6} {"p50 ms",8} {"p99 ms",8} {"max ms",8}");
+        await MeasureAsync("GET /api/products/{id}", samples, i => $"/api/products/{ids[i % ids.Count]}", client);
+        await MeasureAsync("GET list, first page of 20 (category, name)", samples / 4, _ => "/api/products?category=cat-3&sort=name", client);
+        var skipped = Math.Clamp((products / categories / 20) - 1, 1, 5);
+        var deep = await TokenForPageAsync(client, "/api/products?category=cat-3&sort=-updatedAt&pageSize=20", skipped);
+        await MeasureAsync($"GET list, page {skipped + 1} by token (-updatedAt)", samples / 4, _ => "/api/products?category=cat-3&sort=-updatedAt&pageSize=20&pageToken=" + deep, client);
+        await MeasureAsync("GET list, price range 100-200 by name", samples / 4, _ => "/api/products?category=cat-3&minPrice=100&maxPrice=200&sort=name", client);
+        return 0;
     }
 
     private static async Task<string> TokenForPageAsync(HttpClient client, string path, int pages)

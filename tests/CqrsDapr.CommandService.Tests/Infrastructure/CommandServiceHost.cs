@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Text;
 using CqrsDapr.CommandService.Persistence;
 using CqrsDapr.Contracts;
 using CqrsDapr.TestSupport;
@@ -21,7 +20,7 @@ public sealed class CommandServiceHost(WriteDatabaseServer server) : IAsyncLifet
 {
     public const string ApiToken = "products-test-token";
 
-    private string? resourcesPath;
+    private Resources? resources;
     private Sidecar? sidecar;
     private WebApplicationFactory<Program>? factory;
 
@@ -39,39 +38,17 @@ public sealed class CommandServiceHost(WriteDatabaseServer server) : IAsyncLifet
     public async ValueTask InitializeAsync()
     {
         ConnectionString = await server.NewMigratedDatabaseAsync();
-        resourcesPath = Path.Combine(Path.GetTempPath(), "cqrsdapr-tests", "command-service-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(resourcesPath);
-        await File.WriteAllTextAsync(Path.Combine(resourcesPath, "actorstore.yaml"), $"""
-            apiVersion: dapr.io/v1alpha1
-            kind: Component
-            metadata:
-              name: {DaprNames.ActorStore}
-            spec:
-              type: state.in-memory
-              version: v1
-              metadata:
-              - name: actorStateStore
-                value: "true"
-            """, Encoding.UTF8);
-
         // The relay publishes what the commands commit through this sidecar, as in production.
-        await File.WriteAllTextAsync(Path.Combine(resourcesPath, "pubsub.yaml"), $"""
-            apiVersion: dapr.io/v1alpha1
-            kind: Component
-            metadata:
-              name: {DaprNames.PubSub}
-            spec:
-              type: pubsub.in-memory
-              version: v1
-              metadata: []
-            """, Encoding.UTF8);
+        resources = new Resources()
+            .Component(DaprNames.ActorStore, "state.in-memory", new Dictionary<string, string> { ["actorStateStore"] = "true" })
+            .Component(DaprNames.PubSub, "pubsub.in-memory");
 
         var appPort = FreePort.Next();
         sidecar = await Sidecar.StartAsync(new SidecarOptions
         {
             AppId = DaprNames.CommandService,
             AppPort = appPort,
-            ResourcesPaths = [resourcesPath],
+            ResourcesPaths = [resources.Path],
             ApiToken = ApiToken,
             LogLevel = "warn",
         });
@@ -156,16 +133,7 @@ public sealed class CommandServiceHost(WriteDatabaseServer server) : IAsyncLifet
             await sidecar.DisposeAsync();
         }
 
-        if (resourcesPath is not null)
-        {
-            try
-            {
-                Directory.Delete(resourcesPath, recursive: true);
-            }
-            catch (IOException)
-            {
-            }
-        }
+        resources?.Dispose();
     }
 
     private sealed class CommandServiceFactory(Action<IWebHostBuilder> configure) : WebApplicationFactory<Program>

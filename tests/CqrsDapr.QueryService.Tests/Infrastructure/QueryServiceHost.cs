@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Text;
 using CqrsDapr.Contracts;
 using CqrsDapr.Contracts.Products;
 using CqrsDapr.QueryService.Products;
@@ -24,7 +23,7 @@ public class QueryServiceHost(ReadDatabaseServer database) : IAsyncLifetime
 {
     public const string ApiToken = "query-test-token";
 
-    private string? resourcesPath;
+    private Resources? resources;
     private RedisServer? redis;
     private Sidecar? sidecar;
     private WebApplicationFactory<Program>? factory;
@@ -60,41 +59,16 @@ public class QueryServiceHost(ReadDatabaseServer database) : IAsyncLifetime
     {
         var readDb = await database.NewDatabaseAsync();
         redis = await RedisServer.StartAsync();
-        resourcesPath = Path.Combine(Path.GetTempPath(), "cqrsdapr-tests", "query-service-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(resourcesPath);
-        await File.WriteAllTextAsync(Path.Combine(resourcesPath, "viewstore.yaml"), $"""
-            apiVersion: dapr.io/v1alpha1
-            kind: Component
-            metadata:
-              name: {DaprNames.ViewStore}
-            spec:
-              type: state.postgresql
-              version: v1
-              metadata:
-              - name: connectionString
-                value: "{PostgresConnectionStrings.ToLibpq(readDb)}"
-            """, Encoding.UTF8);
-        await File.WriteAllTextAsync(Path.Combine(resourcesPath, "pubsub.yaml"), $"""
-            apiVersion: dapr.io/v1alpha1
-            kind: Component
-            metadata:
-              name: {DaprNames.PubSub}
-            spec:
-              type: pubsub.redis
-              version: v1
-              metadata:
-              - name: redisHost
-                value: "{redis.ConnectionString}"
-              - name: redisPassword
-                value: ""
-            """, Encoding.UTF8);
+        resources = new Resources()
+            .PostgresState(DaprNames.ViewStore, readDb)
+            .RedisPubSub(DaprNames.PubSub, redis.ConnectionString);
 
         var appPort = FreePort.Next();
         sidecar = await Sidecar.StartAsync(new SidecarOptions
         {
             AppId = DaprNames.QueryService,
             AppPort = appPort,
-            ResourcesPaths = [resourcesPath],
+            ResourcesPaths = [resources.Path],
             ApiToken = ApiToken,
             LogLevel = "warn",
             Environment = SidecarEnvironment,
@@ -216,17 +190,7 @@ public class QueryServiceHost(ReadDatabaseServer database) : IAsyncLifetime
             await redis.DisposeAsync();
         }
 
-        if (resourcesPath is not null)
-        {
-            try
-            {
-                Directory.Delete(resourcesPath, recursive: true);
-            }
-            catch (IOException)
-            {
-            }
-        }
-
+        resources?.Dispose();
         GC.SuppressFinalize(this);
     }
 

@@ -1,4 +1,3 @@
-using System.Text;
 using CqrsDapr.Contracts;
 using CqrsDapr.TestSupport;
 using Dapr.Client;
@@ -14,7 +13,7 @@ public sealed class ViewStoreSidecar(ReadDatabaseServer server) : IAsyncLifetime
 {
     public const string ApiToken = "views-test-token";
 
-    private string? resources;
+    private Resources? resources;
     private Sidecar? sidecar;
 
     public Sidecar Sidecar => sidecar ?? throw new InvalidOperationException("not started");
@@ -27,24 +26,11 @@ public sealed class ViewStoreSidecar(ReadDatabaseServer server) : IAsyncLifetime
     public async ValueTask InitializeAsync()
     {
         var connectionString = await server.NewDatabaseAsync();
-        resources = Path.Combine(Path.GetTempPath(), "cqrsdapr-tests", "viewstore-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(resources);
-        await File.WriteAllTextAsync(Path.Combine(resources, "viewstore.yaml"), $"""
-            apiVersion: dapr.io/v1alpha1
-            kind: Component
-            metadata:
-              name: {DaprNames.ViewStore}
-            spec:
-              type: state.postgresql
-              version: v1
-              metadata:
-              - name: connectionString
-                value: "{PostgresConnectionStrings.ToLibpq(connectionString).Replace("\"", "\\\"", StringComparison.Ordinal)}"
-            """, Encoding.UTF8);
+        resources = new Resources().PostgresState(DaprNames.ViewStore, connectionString);
         sidecar = await Sidecar.StartAsync(new SidecarOptions
         {
             AppId = DaprNames.QueryService,
-            ResourcesPaths = [resources],
+            ResourcesPaths = [resources.Path],
             ApiToken = ApiToken,
             LogLevel = "warn",
         });
@@ -65,15 +51,6 @@ public sealed class ViewStoreSidecar(ReadDatabaseServer server) : IAsyncLifetime
             await sidecar.DisposeAsync();
         }
 
-        if (resources is not null)
-        {
-            try
-            {
-                Directory.Delete(resources, recursive: true);
-            }
-            catch (IOException)
-            {
-            }
-        }
+        resources?.Dispose();
     }
 }

@@ -1,10 +1,10 @@
 using System.Text;
-using CqrsDapr.TestSupport;
 
-namespace CqrsDapr.DaprEmulator.Tests.Infrastructure;
+namespace CqrsDapr.TestSupport;
 
 /// <summary>
-/// Writes Dapr resource YAML (the same files daprd reads) into a throwaway resources folder.
+/// Writes Dapr resource YAML (the same files daprd reads) into a throwaway resources folder, for a sidecar's
+/// <c>--resources-path</c>.
 /// </summary>
 public sealed class Resources : IDisposable
 {
@@ -58,7 +58,7 @@ public sealed class Resources : IDisposable
     }
 
     /// <summary>
-    /// A <c>state.postgresql</c> v1 component. An Npgsql connection string (what <see cref="Backends"/> hands out) is
+    /// A <c>state.postgresql</c> v1 component. An Npgsql connection string (what <see cref="PostgresServer"/> hands out) is
     /// rewritten into libpq keyword/value form, the only forms daprd's pgx driver (and so the emulator) accepts.
     /// </summary>
     public Resources PostgresState(string name, string connectionString, bool actorStateStore = false, string? tableName = null, string? keyPrefix = null, IReadOnlyDictionary<string, string>? extra = null)
