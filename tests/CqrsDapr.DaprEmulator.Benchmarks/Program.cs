@@ -107,6 +107,12 @@ static async Task SubscribeModesAsync(RedisServer redis, Func<int, int> scaled)
         var queueDepth = Math.Max(100, int.Parse(concurrency, CultureInfo.InvariantCulture)).ToString(CultureInfo.InvariantCulture);
         using var folder = new ResourceFolder().Add("pubsub", "pubsub.redis", ("redisHost", redis.ConnectionString), ("redisPassword", ""),
             ("processingTimeout", "60s"), ("concurrency", concurrency), ("queueDepth", queueDepth));
+        // A new consumer group reads its stream from 0: start each variant on an empty stream, not on the earlier runs' events.
+        await using (var cleanup = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(redis.ConnectionString))
+        {
+            await cleanup.GetDatabase().KeyDeleteAsync(Receiver.Topic);
+        }
+
         var receiver = new Receiver();
         var port = FreePort.Next();
         var appId = "bench-subscribe-" + Guid.NewGuid().ToString("N")[..8];

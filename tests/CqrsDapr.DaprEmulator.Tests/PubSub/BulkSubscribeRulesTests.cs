@@ -17,6 +17,9 @@ public sealed class BulkSubscribeRulesTests
     [InlineData(0.000001, "0.000001")]
     [InlineData(1.5e-7, "1.5e-7")]
     [InlineData(9007199254740993, "9007199254740992")]
+    [InlineData(36686123456789, "36686123456789")]
+    [InlineData(2, "2")]
+    [InlineData(1234567890123456789, "1234567890123456800")]
     public void Numbers_are_written_as_go_writes_a_float64(double value, string expected) =>
         Assert.Equal(expected, GoJsonValue.FormatFloat(value));
 
