@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Text.Json;
 using CqrsDapr.TestSupport;
+using Dapr.AspNetCore;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -18,6 +19,8 @@ internal sealed record BenchEvent(int Run, int Seq, long SentTicks);
 /// </summary>
 internal sealed class Receiver
 {
+    private static readonly JsonSerializerOptions Web = new(JsonSerializerDefaults.Web);
+
     public const string Topic = "bench";
 
     private readonly Lock gate = new();
@@ -26,9 +29,23 @@ internal sealed class Receiver
     private bool[] seen = [];
     private int delivered;
     private int duplicates;
+    private int batches;
+    private int largestBatch;
     private TaskCompletionSource done = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public int Duplicates => duplicates;
+
+    /// <summary>Bulk deliveries received since <see cref="Begin"/>, and their largest entry count.</summary>
+    public (int Batches, int Largest) BatchStats
+    {
+        get
+        {
+            lock (gate)
+            {
+                return (batches, largestBatch);
+            }
+        }
+    }
 
     public int Delivered => Volatile.Read(ref delivered);
 
@@ -42,6 +59,8 @@ internal sealed class Receiver
             seen = new bool[count];
             delivered = 0;
             duplicates = 0;
+            batches = 0;
+            largestBatch = 0;
             done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             return run;
         }
@@ -64,7 +83,11 @@ internal sealed class Receiver
         }
     }
 
-    public async Task<WebApplication> StartAsync(int port, Sidecar sidecar)
+    /// <summary>
+    /// Starts the app; with <paramref name="bulk"/> the endpoint is a bulk subscription declared as Dapr.AspNetCore does
+    /// on a minimal API (<c>WithBulkSubscribe</c>), answering SUCCESS for every entry with the SDK's response type.
+    /// </summary>
+    public async Task<WebApplication> StartAsync(int port, Sidecar sidecar, BulkSubscribeTopicOptions? bulk = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
@@ -72,14 +95,42 @@ internal sealed class Receiver
         builder.Services.AddDaprClient(c => c.UseGrpcEndpoint(sidecar.GrpcEndpoint).UseHttpEndpoint(sidecar.HttpEndpoint));
         var app = builder.Build();
         app.UseCloudEvents();
-        app.MapPost("/events", (BenchEvent e) =>
+        if (bulk is null)
         {
-            Record(e);
-            return Results.Ok();
-        }).WithTopic("pubsub", Topic);
+            app.MapPost("/events", (BenchEvent e) =>
+            {
+                Record(e);
+                return Results.Ok();
+            }).WithTopic("pubsub", Topic);
+        }
+        else
+        {
+            bulk.TopicName = Topic;
+            app.MapPost("/events", (BulkSubscribeMessage<JsonElement> message) =>
+            {
+                var statuses = new List<BulkSubscribeAppResponseEntry>(message.Entries.Count);
+                foreach (var entry in message.Entries)
+                {
+                    Record(entry.Event.GetProperty("data").Deserialize<BenchEvent>(Web)!);
+                    statuses.Add(new BulkSubscribeAppResponseEntry(entry.EntryId, BulkSubscribeAppResponseStatus.SUCCESS));
+                }
+
+                RecordBatch(message.Entries.Count);
+                return Results.Ok(new BulkSubscribeAppResponse(statuses));
+            }).WithTopic("pubsub", Topic).WithBulkSubscribe(bulk);
+        }
         app.MapSubscribeHandler();
         await app.StartAsync();
         return app;
+    }
+
+    private void RecordBatch(int size)
+    {
+        lock (gate)
+        {
+            batches++;
+            largestBatch = Math.Max(largestBatch, size);
+        }
     }
 
     private void Record(BenchEvent e)

@@ -233,8 +233,24 @@ internal sealed partial class ResourceLoader(string appId, Func<string, string?>
             rules,
             Scalar(spec, "deadLetterTopic") is { Length: > 0 } dlq ? dlq : null,
             metadata,
-            string.Equals(Scalar(bulk, "enabled"), "true", StringComparison.OrdinalIgnoreCase),
+            new BulkSubscribeSettings(
+                string.Equals(Scalar(bulk, "enabled"), "true", StringComparison.OrdinalIgnoreCase),
+                Int(bulk, "maxMessagesCount", name),
+                Int(bulk, "maxAwaitDurationMs", name)),
             $"declarative:{file}");
+    }
+
+    private static int Int(YamlMappingNode? node, string key, string subscription)
+    {
+        var text = Scalar(node, key);
+        if (string.IsNullOrEmpty(text))
+        {
+            return 0;
+        }
+
+        return int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value)
+            ? value
+            : throw new ResourceException($"subscription '{subscription}': bulkSubscribe.{key} '{text}' is not an integer");
     }
 
     private void ReadResiliency(YamlMappingNode doc, Dictionary<string, ComponentPolicies> result)

@@ -32,10 +32,27 @@ internal sealed record SubscriptionDefinition(
     IReadOnlyList<SubscriptionRule> Rules,
     string? DeadLetterTopic,
     IReadOnlyDictionary<string, string> Metadata,
-    bool BulkEnabled,
+    BulkSubscribeSettings BulkSubscribe,
     string Source)
 {
     public bool RawPayload => Metadata.TryGetValue("rawPayload", out var raw) && string.Equals(raw, "true", StringComparison.OrdinalIgnoreCase);
+}
+
+/// <summary>
+/// <c>bulkSubscribe</c> of a subscription. A count or duration that is absent, zero or negative means the default
+/// (daprd 1.16 <c>utils.GetIntValOrDefault</c>: 100 messages, 1000 ms).
+/// </summary>
+internal sealed record BulkSubscribeSettings(bool Enabled, int MaxMessagesCount, int MaxAwaitDurationMs)
+{
+    public const int DefaultMaxMessagesCount = 100;
+
+    public const int DefaultMaxAwaitDurationMs = 1000;
+
+    public static BulkSubscribeSettings Disabled { get; } = new(false, 0, 0);
+
+    public int EffectiveMaxMessagesCount => MaxMessagesCount > 0 ? MaxMessagesCount : DefaultMaxMessagesCount;
+
+    public TimeSpan EffectiveMaxAwaitDuration => TimeSpan.FromMilliseconds(MaxAwaitDurationMs > 0 ? MaxAwaitDurationMs : DefaultMaxAwaitDurationMs);
 }
 
 /// <summary>A retry policy from a <c>Resiliency</c> resource (daprd 1.16 semantics: maxRetries -1 = forever).</summary>

@@ -107,7 +107,7 @@ internal static partial class ProgrammaticSubscriptions
                 rules,
                 string.IsNullOrEmpty(item.DeadLetterTopic) ? null : item.DeadLetterTopic,
                 item.Metadata ?? new Dictionary<string, string>(),
-                item.BulkSubscribe?.Enabled ?? false,
+                item.BulkSubscribe is { } bulk ? new BulkSubscribeSettings(bulk.Enabled, bulk.MaxMessagesCount, bulk.MaxAwaitDurationMs) : BulkSubscribeSettings.Disabled,
                 Source));
         }
 

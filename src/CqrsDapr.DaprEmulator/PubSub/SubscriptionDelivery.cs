@@ -87,6 +87,14 @@ internal sealed partial class SubscriptionDelivery
         Failed,
     }
 
+    internal SubscriptionDefinition Definition => definition;
+
+    /// <summary>The subscription's <c>rawPayload</c> metadata.</summary>
+    internal bool RawPayload => rawPayload;
+
+    /// <summary>Set when the <c>rawPayload</c> metadata is not a Go boolean: every message then takes the error path.</summary>
+    internal string? RawPayloadError => rawPayloadError;
+
     private string PubSubName => definition.PubSubName;
 
     private string Topic => definition.Topic;
@@ -172,7 +180,10 @@ internal sealed partial class SubscriptionDelivery
         }
     }
 
-    private CompiledRule? FindRule(in EventView view, out string? error)
+    private CompiledRule? FindRule(in EventView view, out string? error) => FindRule(view.Document?.RootElement ?? default, out error);
+
+    /// <summary>daprd 1.16 <c>findMatchingRoute</c>: the first rule whose match holds for <paramref name="root"/> (CEL's <c>event</c>).</summary>
+    internal CompiledRule? FindRule(JsonElement root, out string? error)
     {
         error = null;
         foreach (var rule in rules)
@@ -182,7 +193,6 @@ internal sealed partial class SubscriptionDelivery
                 return rule;
             }
 
-            var root = view.Document?.RootElement ?? default;
             if (rule.Match.Evaluate(root, out error))
             {
                 return rule;
@@ -198,41 +208,69 @@ internal sealed partial class SubscriptionDelivery
     }
 
     /// <summary>The resiliency runner around the postman; returns null when the message is done with, else the last error.</summary>
-    private async Task<string?> DeliverWithPolicyAsync(PubSubMessage message, ReadOnlyMemory<byte> body, EventView view, CompiledRule rule, CancellationToken cancellationToken)
-    {
-        for (var attempt = 0; ; attempt++)
-        {
-            var (outcome, error) = await PostAsync(message.Metadata, body, view, rule, cancellationToken);
-            switch (outcome)
+    private Task<string?> DeliverWithPolicyAsync(PubSubMessage message, ReadOnlyMemory<byte> body, EventView view, CompiledRule rule, CancellationToken cancellationToken) =>
+        RunWithPolicyAsync(
+            async attemptToken =>
             {
-                case Outcome.Success:
-                    return null;
-                case Outcome.Dropped:
-                    if (definition.DeadLetterTopic is null || await SendToDeadLetterAsync(message, cancellationToken))
-                    {
+                var (outcome, error) = await PostAsync(message.Metadata, body, view, rule, attemptToken, cancellationToken);
+                switch (outcome)
+                {
+                    case Outcome.Success:
                         return null;
-                    }
+                    case Outcome.Dropped:
+                        if (definition.DeadLetterTopic is null || await SendToDeadLetterAsync(message, cancellationToken))
+                        {
+                            return null;
+                        }
 
-                    error = "DROP status returned from app and the message could not be sent to the dead letter topic";
-                    LogDeadLetterAfterDropFailed(logger, Topic);
-                    break;
-                default:
-                    LogRetriable(logger, Topic, error!);
-                    break;
+                        LogDeadLetterAfterDropFailed(logger, Topic);
+                        return "DROP status returned from app and the message could not be sent to the dead letter topic";
+                    default:
+                        LogRetriable(logger, Topic, error!);
+                        return error;
+                }
+            },
+            cancellationToken);
+
+    /// <summary>
+    /// The component's inbound resiliency policy (daprd 1.16 <c>resiliency.NewRunner</c>): each attempt under the
+    /// policy's timeout, retried after the policy's delay while it returns an error and retries are left. Returns null
+    /// once an attempt succeeds, else the last attempt's error. Bulk deliveries run their attempts through it too.
+    /// </summary>
+    internal async Task<string?> RunWithPolicyAsync(Func<CancellationToken, Task<string?>> attempt, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(attempt);
+        for (var n = 0; ; n++)
+        {
+            string? error;
+            if (attemptTimeout is { } timeout)
+            {
+                using var limited = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                limited.CancelAfter(timeout);
+                error = await attempt(limited.Token);
+            }
+            else
+            {
+                error = await attempt(cancellationToken);
             }
 
-            if (retry is null || (retry.MaxRetries >= 0 && attempt >= retry.MaxRetries))
+            if (error is null)
+            {
+                return null;
+            }
+
+            if (retry is null || (retry.MaxRetries >= 0 && n >= retry.MaxRetries))
             {
                 return error;
             }
 
-            await Task.Delay(retry.DelayFor(attempt), cancellationToken);
+            await Task.Delay(retry.DelayFor(n), cancellationToken);
         }
     }
 
     /// <summary>daprd 1.16 postman <c>http.Deliver</c>.</summary>
     private async Task<(Outcome Outcome, string? Error)> PostAsync(
-        IReadOnlyDictionary<string, string> metadata, ReadOnlyMemory<byte> body, EventView view, CompiledRule rule, CancellationToken cancellationToken)
+        IReadOnlyDictionary<string, string> metadata, ReadOnlyMemory<byte> body, EventView view, CompiledRule rule, CancellationToken attemptToken, CancellationToken cancellationToken)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, rule.Uri) { Content = new ReadOnlyMemoryContent(body) };
         request.Content.Headers.TryAddWithoutValidation("Content-Type", CloudEvents.ContentType);
@@ -253,12 +291,10 @@ internal sealed partial class SubscriptionDelivery
         }
 
         var started = logger.IsEnabled(LogLevel.Debug) ? Stopwatch.GetTimestamp() : 0;
-        using var attempt = attemptTimeout is { } timeout ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken) : null;
-        attempt?.CancelAfter(attemptTimeout!.Value);
         HttpResponseMessage response;
         try
         {
-            response = await appChannel.SendAsync(request, attempt?.Token ?? cancellationToken);
+            response = await appChannel.SendAsync(request, attemptToken);
         }
         catch (Exception ex) when (ex is HttpRequestException || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {
@@ -339,7 +375,7 @@ internal sealed partial class SubscriptionDelivery
     }
 
     /// <summary>The original broker message (bytes and metadata, plus <c>pubsubName</c>) published to the dead-letter topic.</summary>
-    private async Task<bool> SendToDeadLetterAsync(PubSubMessage message, CancellationToken cancellationToken)
+    internal async Task<bool> SendToDeadLetterAsync(PubSubMessage message, CancellationToken cancellationToken)
     {
         var metadata = new Dictionary<string, string>(message.Metadata.Count + 1, StringComparer.Ordinal);
         foreach (var (key, value) in message.Metadata)
@@ -365,7 +401,7 @@ internal sealed partial class SubscriptionDelivery
     /// Broker metadata as headers, as daprd's <c>InternalMetadataToHTTPHeader</c> sets them: lower-cased, trace and
     /// pseudo/gRPC headers left out, content headers owned by the request.
     /// </summary>
-    private static void AddMetadataHeader(HttpRequestMessage request, string key, string value)
+    internal static void AddMetadataHeader(HttpRequestMessage request, string key, string value)
     {
         var name = key.ToLowerInvariant();
         if (name is "traceparent" or "tracestate" or "grpc-trace-bin" or "content-length" or "content-type"
@@ -422,7 +458,7 @@ internal sealed partial class SubscriptionDelivery
     private static partial void LogDeadLetterFailed(ILogger logger, string topic, string deadLetterTopic, string error);
 
     /// <summary>The attributes of the envelope the delivery needs, read in one pass (or a document when rules need one).</summary>
-    private struct EventView
+    internal struct EventView
     {
         public string? Id;
         public string? Expiration;

@@ -94,12 +94,6 @@ internal sealed partial class SubscriptionManager(
             return false;
         }
 
-        if (subscription.BulkEnabled)
-        {
-            LogBulkNotEmulated(logger, subscription.PubSubName, subscription.Topic);
-            return false;
-        }
-
         List<CompiledRule> rules;
         try
         {
@@ -118,16 +112,33 @@ internal sealed partial class SubscriptionManager(
             appChannel,
             resources.ComponentPolicies.GetValueOrDefault(subscription.PubSubName),
             logger);
+        PubSubHandler handler = delivery.HandleAsync;
+        DefaultBulkSubscriber? batcher = null;
+        var bulk = subscription.BulkSubscribe;
+        if (bulk.Enabled)
+        {
+            // daprd 1.16: neither pubsub.redis nor pubsub.in-memory implements BulkSubscriber, so the runtime's default
+            // bulk subscriber batches the component's one-by-one deliveries.
+            var bulkDelivery = new BulkSubscriptionDelivery(delivery, appChannel, logger);
+            batcher = new DefaultBulkSubscriber(bulk.EffectiveMaxMessagesCount, bulk.EffectiveMaxAwaitDuration, bulkDelivery.HandleAsync, logger);
+            handler = batcher.HandleAsync;
+        }
+
         try
         {
-            var handle = await entry.PubSub.SubscribeAsync(subscription.Topic, subscription.Metadata, delivery.HandleAsync, cancellationToken);
+            var handle = await entry.PubSub.SubscribeAsync(subscription.Topic, subscription.Metadata, handler, cancellationToken);
             lock (started)
             {
-                started.Add(handle);
+                started.Add(batcher is null ? handle : new BulkSubscription(handle, batcher));
             }
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
+            if (batcher is not null)
+            {
+                await batcher.DisposeAsync();
+            }
+
             LogSubscribeFailed(logger, subscription.Topic, ex.Message);
             return false;
         }
@@ -135,7 +146,10 @@ internal sealed partial class SubscriptionManager(
         if (logger.IsEnabled(LogLevel.Information))
         {
             var routes = string.Join(", ", subscription.Rules.Select(r => r.Match.Length == 0 ? "/" + r.Path.TrimStart('/') : $"{r.Match} → /{r.Path.TrimStart('/')}"));
-            LogSubscribed(logger, subscription.PubSubName, subscription.Topic, routes, subscription.DeadLetterTopic ?? "(none)", subscription.Source);
+            var mode = bulk.Enabled
+                ? $"bulk (maxMessagesCount {bulk.EffectiveMaxMessagesCount}, maxAwaitDurationMs {bulk.EffectiveMaxAwaitDuration.TotalMilliseconds})"
+                : "single";
+            LogSubscribed(logger, subscription.PubSubName, subscription.Topic, routes, subscription.DeadLetterTopic ?? "(none)", mode, subscription.Source);
         }
 
         return true;
@@ -150,18 +164,25 @@ internal sealed partial class SubscriptionManager(
     [LoggerMessage(Level = LogLevel.Error, Message = "subscription to topic '{Topic}' ({Source}) uses pubsub '{PubSub}', which is not loaded: subscription not started")]
     private static partial void LogUnknownPubSub(ILogger logger, string pubSub, string topic, string source);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "subscription to {PubSub}/{Topic} enables bulkSubscribe, which the Dapr emulator does not implement: subscription not started")]
-    private static partial void LogBulkNotEmulated(ILogger logger, string pubSub, string topic);
-
     [LoggerMessage(Level = LogLevel.Error, Message = "subscription to {PubSub}/{Topic} not started: {Error}")]
     private static partial void LogBadRule(ILogger logger, string pubSub, string topic, string error);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "failed to subscribe to topic {Topic}: {Error}")]
     private static partial void LogSubscribeFailed(ILogger logger, string topic, string error);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Subscribed to {PubSub}/{Topic}: routes {Routes}, dead-letter topic {DeadLetterTopic} ({Source})")]
-    private static partial void LogSubscribed(ILogger logger, string pubSub, string topic, string routes, string deadLetterTopic, string source);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Subscribed to {PubSub}/{Topic}: routes {Routes}, dead-letter topic {DeadLetterTopic}, {Mode} delivery ({Source})")]
+    private static partial void LogSubscribed(ILogger logger, string pubSub, string topic, string routes, string deadLetterTopic, string mode, string source);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "error stopping a subscription: {Error}")]
     private static partial void LogStopFailed(ILogger logger, string error);
+
+    /// <summary>A bulk subscription: the component stops delivering first, then the batcher stops.</summary>
+    private sealed class BulkSubscription(IAsyncDisposable component, DefaultBulkSubscriber batcher) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            await component.DisposeAsync();
+            await batcher.DisposeAsync();
+        }
+    }
 }

@@ -92,7 +92,7 @@ internal static class GoStringMapJson
         }
     }
 
-    private static void WriteString(ArrayBufferWriter<byte> buffer, string value)
+    internal static void WriteString(ArrayBufferWriter<byte> buffer, string value)
     {
         buffer.Write("\""u8);
         var start = 0;
