@@ -16,7 +16,7 @@ var app = builder.Build();
 app.UseProblemDetailsForErrors();
 app.UseCloudEvents();
 app.MapSubscribeHandler();
-app.MapProjection();
+app.MapProjection(app.Configuration);
 app.MapRebuild();
 app.MapDefaultEndpoints();
 app.MapProductQueries();

@@ -1,8 +1,10 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Text.Json;
 using CqrsDapr.Contracts;
 using CqrsDapr.QueryService.DeadLetters;
 using CqrsDapr.QueryService.Views;
 using Dapr;
+using Dapr.AspNetCore;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace CqrsDapr.QueryService.Projection;
@@ -10,12 +12,20 @@ namespace CqrsDapr.QueryService.Projection;
 /// <summary>
 /// The product projection: the <c>products</c> subscription (poison events go to <c>products-deadletter</c>), the
 /// dead-letter subscription that keeps them, and <c>GET /internal/dead-letters</c> to see them (never routed by the
-/// gateway). Answers follow Dapr's contract (dapr-contract.md §2.5): SUCCESS when applied or already applied, RETRY
-/// for a transient failure, DROP for an event that can never be applied — never 404, which would lose it.
+/// gateway). Answers follow Dapr's contract (dapr-contract.md §2.5, §2.7): SUCCESS when applied or already applied,
+/// RETRY for a transient failure, DROP for an event that can never be applied — never 404, which would lose it.
 /// </summary>
+/// <remarks>
+/// With <c>Projection:BulkSubscribe:Enabled</c> (the default) the sidecar delivers batches to
+/// <see cref="ProductsBulkRoute"/> and the projection reads and saves each batch's views in bulk; otherwise one event
+/// per request to <see cref="ProductsRoute"/>. Both routes exist either way; only the chosen one is subscribed.
+/// Bulk subscribe fills a batch only up to the pub/sub component's <c>concurrency</c> (daprd 1.16), so
+/// <c>components/pubsub.yaml</c> raises it to the batch size.
+/// </remarks>
 internal static class ProjectionModule
 {
     public const string ProductsRoute = "/events/products";
+    public const string ProductsBulkRoute = "/events/products/bulk";
     public const string ProductsDeadLetterRoute = "/events/products-deadletter";
     public const string DeadLettersRoute = "/internal/dead-letters";
 
@@ -33,16 +43,31 @@ internal static class ProjectionModule
         return services;
     }
 
-    public static IEndpointRouteBuilder MapProjection(this IEndpointRouteBuilder app)
+    public static IEndpointRouteBuilder MapProjection(this IEndpointRouteBuilder app, IConfiguration configuration)
     {
-        app.MapPost(ProductsRoute, HandleProductEventAsync)
-            .WithTopic(new TopicOptions
+        ArgumentNullException.ThrowIfNull(configuration);
+        var bulk = configuration.GetSection("Projection:BulkSubscribe");
+        var topic = new TopicOptions
+        {
+            PubsubName = DaprNames.PubSub,
+            Name = Topics.Products,
+            DeadLetterTopic = Topics.DeadLetterOf(Topics.Products),
+        };
+        var single = app.MapPost(ProductsRoute, HandleProductEventAsync).ExcludeFromDescription();
+        var batched = app.MapPost(ProductsBulkRoute, HandleProductEventsAsync).ExcludeFromDescription();
+        if (bulk.GetValue("Enabled", true))
+        {
+            batched.WithTopic(topic).WithBulkSubscribe(new BulkSubscribeTopicOptions
             {
-                PubsubName = DaprNames.PubSub,
-                Name = Topics.Products,
-                DeadLetterTopic = Topics.DeadLetterOf(Topics.Products),
-            })
-            .ExcludeFromDescription();
+                TopicName = Topics.Products,
+                MaxMessagesCount = bulk.GetValue("MaxMessagesCount", 100),
+                MaxAwaitDurationMs = bulk.GetValue("MaxAwaitDurationMs", 5),
+            });
+        }
+        else
+        {
+            single.WithTopic(topic);
+        }
 
         app.MapPost(ProductsDeadLetterRoute, HandleProductDeadLetterAsync)
             .WithTopic(DaprNames.PubSub, Topics.DeadLetterOf(Topics.Products))
@@ -86,6 +111,85 @@ internal static class ProjectionModule
         {
             return Status(Retry); // the sidecar or the view store is unavailable: Dapr redelivers later
         }
+    }
+
+    /// <summary>
+    /// A bulk delivery (<c>com.dapr.event.sent.bulk</c>): each entry's event is a CloudEvent whose <c>data</c> is an
+    /// envelope (or the envelope itself for raw payloads). Unreadable entries are dropped; a store failure retries the
+    /// whole batch (projection is idempotent).
+    /// </summary>
+    private static async Task<Ok<BulkSubscribeAppResponse>> HandleProductEventsAsync(HttpRequest request, ProductProjection projection, CancellationToken ct)
+    {
+        using var body = await JsonDocument.ParseAsync(request.Body, cancellationToken: ct);
+        var statuses = new List<BulkSubscribeAppResponseEntry>();
+        var readable = new List<(string EntryId, EventEnvelope Envelope)>();
+        if (body.RootElement.TryGetProperty("entries", out var entries) && entries.ValueKind == JsonValueKind.Array)
+        {
+            foreach (var entry in entries.EnumerateArray())
+            {
+                var entryId = entry.TryGetProperty("entryId", out var id) ? id.GetString() ?? "" : "";
+                if (ReadEnvelope(entry, out var envelope, out var problem))
+                {
+                    readable.Add((entryId, envelope));
+                }
+                else
+                {
+                    projection.Unreadable(problem);
+                    statuses.Add(new BulkSubscribeAppResponseEntry(entryId, BulkSubscribeAppResponseStatus.DROP));
+                }
+            }
+        }
+
+        IReadOnlyList<ProjectionOutcome> outcomes;
+        try
+        {
+            outcomes = await projection.ProjectAsync([.. readable.Select(r => r.Envelope)], ct);
+        }
+        catch (Exception ex) when (ex is DaprException or HttpRequestException)
+        {
+            outcomes = [.. readable.Select(_ => ProjectionOutcome.Retry)]; // the sidecar or the store is unavailable
+        }
+
+        for (var i = 0; i < readable.Count; i++)
+        {
+            statuses.Add(new BulkSubscribeAppResponseEntry(readable[i].EntryId, outcomes[i] switch
+            {
+                ProjectionOutcome.Applied or ProjectionOutcome.AlreadyApplied => BulkSubscribeAppResponseStatus.SUCCESS,
+                ProjectionOutcome.Dropped => BulkSubscribeAppResponseStatus.DROP,
+                _ => BulkSubscribeAppResponseStatus.RETRY,
+            }));
+        }
+
+        return TypedResults.Ok(new BulkSubscribeAppResponse(statuses));
+    }
+
+    private static bool ReadEnvelope(JsonElement entry, [NotNullWhen(true)] out EventEnvelope? envelope, out string problem)
+    {
+        envelope = null;
+        problem = "";
+        if (!entry.TryGetProperty("event", out var @event))
+        {
+            problem = "a bulk entry without an event";
+            return false;
+        }
+
+        var isCloudEvent = entry.TryGetProperty("contentType", out var contentType)
+            && contentType.GetString()?.StartsWith("application/cloudevents+json", StringComparison.OrdinalIgnoreCase) == true;
+        var data = isCloudEvent && @event.ValueKind == JsonValueKind.Object && @event.TryGetProperty("data", out var inner) ? inner : @event;
+        try
+        {
+            envelope = data.ValueKind == JsonValueKind.String
+                ? JsonSerializer.Deserialize(data.GetString()!, ContractsJson.Default.EventEnvelope)
+                : data.Deserialize(ContractsJson.Default.EventEnvelope);
+        }
+        catch (JsonException ex)
+        {
+            problem = $"not an event envelope: {ex.Message}";
+            return false;
+        }
+
+        problem = envelope is null ? "no event envelope" : "";
+        return envelope is not null;
     }
 
     private static async Task<ContentHttpResult> HandleProductDeadLetterAsync(HttpRequest request, DeadLetterInbox inbox, CancellationToken ct)

@@ -1,5 +1,7 @@
+using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text;
+using System.Text.Json;
 using CqrsDapr.Contracts;
 using CqrsDapr.QueryService.Products;
 using CqrsDapr.QueryService.Projection;
@@ -98,6 +100,50 @@ public sealed class ProductProjectionTests(QueryServiceHost host) : IClassFixtur
         using var response = await host.Client.PostAsync(new Uri(ProjectionModule.ProductsRoute, UriKind.Relative), content, TestContext.Current.CancellationToken);
 
         Assert.Equal("""{"status":"DROP"}""", await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
+    }
+
+    [Fact]
+    public async Task The_products_topic_is_bulk_subscribed_with_its_dead_letter_topic()
+    {
+        using var subscriptions = JsonDocument.Parse(await host.Client.GetStringAsync(new Uri("/dapr/subscribe", UriKind.Relative), TestContext.Current.CancellationToken));
+        var products = subscriptions.RootElement.EnumerateArray().Single(s => s.GetProperty("topic").GetString() == Topics.Products);
+
+        Assert.Equal(ProjectionModule.ProductsBulkRoute.TrimStart('/'), products.GetProperty("route").GetString()); // the SDK lists routes without the slash
+        Assert.Equal(Topics.DeadLetterOf(Topics.Products), products.GetProperty("deadLetterTopic").GetString());
+        Assert.True(products.GetProperty("bulkSubscribe").GetProperty("enabled").GetBoolean());
+        Assert.Equal(100, products.GetProperty("bulkSubscribe").GetProperty("maxMessagesCount").GetInt32());
+    }
+
+    [Fact]
+    public async Task A_bulk_delivery_is_answered_per_entry_and_its_readable_events_are_applied()
+    {
+        var id = Guid.NewGuid();
+        var created = Created(id, name: "Bulk");
+        var updated = Updated(id, 2, "Bulk, renamed");
+        var body = new
+        {
+            id = Guid.NewGuid().ToString(),
+            type = "com.dapr.event.sent.bulk",
+            topic = Topics.Products,
+            pubsubname = DaprNames.PubSub,
+            metadata = new Dictionary<string, string>(),
+            entries = new object[]
+            {
+                new { entryId = "a", contentType = "application/cloudevents+json", @event = new { id = "1", specversion = "1.0", type = "com.dapr.event.sent", datacontenttype = "application/json", data = JsonSerializer.SerializeToElement(created, ContractsJson.Default.EventEnvelope) } },
+                new { entryId = "b", contentType = "application/json", @event = JsonSerializer.SerializeToElement(updated, ContractsJson.Default.EventEnvelope) },
+                new { entryId = "c", contentType = "application/cloudevents+json", @event = new { id = "3", specversion = "1.0", data = new { hello = "world" } } },
+                new { entryId = "d", contentType = "application/cloudevents+json", @event = new { id = "4", specversion = "1.0", data = JsonSerializer.SerializeToElement(Created(Guid.NewGuid()) with { SchemaVersion = 9 }, ContractsJson.Default.EventEnvelope) } },
+            },
+        };
+
+        using var response = await host.Client.PostAsJsonAsync(new Uri(ProjectionModule.ProductsBulkRoute, UriKind.Relative), body, TestContext.Current.CancellationToken);
+        using var answer = JsonDocument.Parse(await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
+
+        var statuses = answer.RootElement.GetProperty("statuses").EnumerateArray()
+            .ToDictionary(e => e.GetProperty("entryId").GetString()!, e => e.GetProperty("status").GetString());
+        Assert.Equal(new Dictionary<string, string?> { ["a"] = "SUCCESS", ["b"] = "SUCCESS", ["c"] = "DROP", ["d"] = "DROP" }, statuses);
+        var view = (await host.Store.GetAsync(id, TestContext.Current.CancellationToken))?.View;
+        Assert.Equal(("Bulk, renamed", 2L), (view?.Name, view?.Version));
     }
 
     /// <summary>Created, two changes, and for every third product a delete; versions with a gap now and then.</summary>
