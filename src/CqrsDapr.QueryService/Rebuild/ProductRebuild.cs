@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using System.Threading.Channels;
+using CqrsDapr.Contracts;
 using CqrsDapr.QueryService.Projection;
 using CqrsDapr.QueryService.Views;
 using Dapr;
@@ -11,8 +13,14 @@ internal sealed class RebuildOptions
 {
     public const string Section = "Rebuild";
 
-    /// <summary>Events per event-log page (the command service serves at most 5,000). Default 2,000.</summary>
-    public int PageSize { get; set; } = 2000;
+    /// <summary>Events per event-log page, the most the command service serves (fewer round trips). Default 5,000.</summary>
+    public int PageSize { get; set; } = 5000;
+
+    /// <summary>
+    /// Events projected together: each product's events in one batch fold into one view save. Bounds the memory a
+    /// rebuild holds (about 1 KB per event). Default 20,000.
+    /// </summary>
+    public int BatchEvents { get; set; } = 20_000;
 
     /// <summary>A rebuild whose heartbeat is older than this is presumed dead and may be replaced. Default 60 s.</summary>
     public TimeSpan TakeOverAfter { get; set; } = TimeSpan.FromSeconds(60);
@@ -92,35 +100,26 @@ internal sealed partial class ProductRebuild(
             await Task.Delay(refresh * 2, time, stopping); // every replica now projects into the new generation too
 
             var store = stores.Generation(generation);
-            var lastBeat = clock.Elapsed;
-            var next = eventLog.ReadAsync(0, options.Value.PageSize, stopping);
-            while (true)
+            // The log is read ahead, page after page, while batches are projected: a bounded channel of pages keeps
+            // at most about two batches in memory.
+            var pageSize = options.Value.PageSize;
+            var batchEvents = options.Value.BatchEvents;
+            var pages = Channel.CreateBounded<EventLogPage>(new BoundedChannelOptions(Math.Max(2, 2 * batchEvents / pageSize)) { SingleReader = true, SingleWriter = true });
+            using var reading = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+            var reader = ReadLogAsync(pages.Writer, pageSize, reading.Token);
+            try
             {
-                var page = await next;
-                if (page.Next is { } after)
-                {
-                    next = eventLog.ReadAsync(after, options.Value.PageSize, stopping); // fetch while projecting
-                }
+                await ProjectPagesAsync(pages.Reader, batchEvents, store, progress, generation, clock, stopping);
+            }
+            finally
+            {
+                await reading.CancelAsync();
+                await reader.ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            }
 
-                await ProjectAsync(page.Events, store, progress, stopping);
-                if (page.Events.Count > 0)
-                {
-                    progress.LastSequence = page.Events[^1].Sequence;
-                }
-
-                if (page.Next is null)
-                {
-                    break;
-                }
-
-                if (clock.Elapsed - lastBeat > HeartbeatEvery)
-                {
-                    lastBeat = clock.Elapsed;
-                    if (!await UpdateAsync(generation, (d, s) => d with { LastRebuild = s with { HeartbeatAt = time.GetUtcNow(), Events = progress.Events, Applied = progress.Applied, LastSequence = progress.LastSequence } }, stopping))
-                    {
-                        return;
-                    }
-                }
+            if (progress.Superseded)
+            {
+                return;
             }
 
             // Switch: the new generation is served; the old one is kept written until every replica has switched.
@@ -164,7 +163,73 @@ internal sealed partial class ProductRebuild(
         }
     }
 
-    private async Task ProjectAsync(IReadOnlyList<Contracts.EventEnvelope> events, IProductViewStore store, Progress progress, CancellationToken cancellationToken)
+    /// <summary>Reads the whole log into <paramref name="pages"/>, completing it at the end or with the error that stopped it.</summary>
+    private async Task ReadLogAsync(ChannelWriter<EventLogPage> pages, int pageSize, CancellationToken cancellationToken)
+    {
+        try
+        {
+            long after = 0;
+            while (true)
+            {
+                var page = await eventLog.ReadAsync(after, pageSize, cancellationToken);
+                await pages.WriteAsync(page, cancellationToken);
+                if (page.Next is not { } next)
+                {
+                    break;
+                }
+
+                after = next;
+            }
+
+            pages.TryComplete();
+        }
+        catch (Exception ex)
+        {
+            pages.TryComplete(ex);
+        }
+    }
+
+    /// <summary>
+    /// Gathers pages into batches of <paramref name="batchEvents"/>: a product's events spread over the whole log, and
+    /// one batch folds them into one save per product (a batch per page would save most products once per page).
+    /// Refreshes the heartbeat as it goes; stops when another rebuild took the generations document over.
+    /// </summary>
+    private async Task ProjectPagesAsync(
+        ChannelReader<EventLogPage> pages, int batchEvents, IProductViewStore store, Progress progress, int generation, Stopwatch clock, CancellationToken cancellationToken)
+    {
+        var lastBeat = clock.Elapsed;
+        var batch = new List<EventEnvelope>(batchEvents);
+        var more = true;
+        while (more)
+        {
+            batch.Clear();
+            while (batch.Count < batchEvents && (more = await pages.WaitToReadAsync(cancellationToken)))
+            {
+                while (batch.Count < batchEvents && pages.TryRead(out var page))
+                {
+                    batch.AddRange(page.Events);
+                }
+            }
+
+            await ProjectAsync(batch, store, progress, cancellationToken);
+            if (batch.Count > 0)
+            {
+                progress.LastSequence = batch[^1].Sequence;
+            }
+
+            if (more && clock.Elapsed - lastBeat > HeartbeatEvery)
+            {
+                lastBeat = clock.Elapsed;
+                if (!await UpdateAsync(generation, (d, s) => d with { LastRebuild = s with { HeartbeatAt = time.GetUtcNow(), Events = progress.Events, Applied = progress.Applied, LastSequence = progress.LastSequence } }, cancellationToken))
+                {
+                    progress.Superseded = true;
+                    return;
+                }
+            }
+        }
+    }
+
+    private async Task ProjectAsync(IReadOnlyList<EventEnvelope> events, IProductViewStore store, Progress progress, CancellationToken cancellationToken)
     {
         var pending = events;
         for (var attempt = 1; pending.Count > 0; attempt++)
@@ -218,6 +283,8 @@ internal sealed partial class ProductRebuild(
         public long Applied { get; set; }
 
         public long LastSequence { get; set; }
+
+        public bool Superseded { get; set; }
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Rebuilding product views into generation {Generation} (serving {Active} meanwhile)")]

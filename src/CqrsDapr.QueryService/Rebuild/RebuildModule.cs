@@ -22,6 +22,7 @@ internal static class RebuildModule
             .Bind(builder.Configuration.GetSection(RebuildOptions.Section))
             .Validate(o => o.PageSize is >= 1 and <= 5000, "Rebuild:PageSize must be 1 to 5000.")
             .Validate(o => o.TakeOverAfter > TimeSpan.Zero, "Rebuild:TakeOverAfter must be positive.")
+            .Validate(o => o.BatchEvents >= 1, "Rebuild:BatchEvents must be positive.")
             .ValidateOnStart();
         return builder;
     }
