@@ -17,63 +17,67 @@ namespace CqrsDapr.QueryService.ProjectionBenchmarks;
 
 // Live projection throughput: bulk-publish N envelopes for P products (shuffled, so out of order) through a sidecar
 // with pubsub.redis, and time until every view has reached its final version in PostgreSQL (viewstore).
-// dotnet run -c Release --project tests/CqrsDapr.QueryService.ProjectionBenchmarks [-- --quick] [--concurrency N]
+// dotnet run -c Release --project tests/CqrsDapr.QueryService.ProjectionBenchmarks [-- --quick]
+// Variants in one run, each on its own read database, Redis and sidecar: one event per delivery with Dapr's default
+// concurrency (10), and bulk subscribe (batches of up to 100 within 5 ms, concurrency 100, as components/pubsub.yaml).
 internal static class LiveProjectionBenchmark
 {
+    private sealed record Variant(string Name, bool Bulk, int Concurrency);
+
+    private sealed record Result(Variant Variant, double PublishRate, double Rate, int Applied, int Behind, double P50, double P95, double P99);
+
     public static async Task<int> RunAsync(string[] args)
     {
         var quick = args.Contains("--quick");
-        var (events, products) = quick ? (2_000, 100) : (20_000, 1_000);
-
-        // pubsub.redis delivers with "concurrency" workers (Dapr's default 10); --concurrency N tries another value.
-        var concurrency = args.SkipWhile(a => a != "--concurrency").Skip(1).Select(a => int.Parse(a, CultureInfo.InvariantCulture)).FirstOrDefault(10);
+        var (events, products) = quick ? (4_000, 200) : (20_000, 1_000);
         CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
-        Console.WriteLine($"CqrsDapr live projection benchmark: {events} events for {products} products, {Environment.ProcessorCount} cores, {DateTime.UtcNow:u}");
+        Console.WriteLine($"CqrsDapr live projection benchmark: {events} events for {products} products, shuffled, {Environment.ProcessorCount} cores, {DateTime.UtcNow:u}");
 
         await using var postgres = await PostgresServer.StartAsync();
+        Variant[] variants = [new("single delivery, concurrency 10", false, 10), new("bulk 100 / 5 ms, concurrency 100", true, 100)];
+        var results = new List<Result>();
+        foreach (var variant in variants)
+        {
+            results.Add(await RunVariantAsync(variant, postgres, events, products));
+        }
+
+        Console.WriteLine();
+        Console.WriteLine("variant                              | events/s end to end | lag p50 / p95 / p99 (ms)  | applied | views behind");
+        foreach (var r in results)
+        {
+            Console.WriteLine($"{r.Variant.Name,-36} | {r.Rate,19:F0} | {r.P50,6:F0} / {r.P95,6:F0} / {r.P99,6:F0}  | {r.Applied,7} | {r.Behind}");
+        }
+
+        Console.WriteLine("target >= 5000 events/s; lag includes the time events waited behind the published backlog");
+        return results.All(r => r.Behind == 0) ? 0 : 1;
+    }
+
+    private static async Task<Result> RunVariantAsync(Variant variant, PostgresServer postgres, int events, int products)
+    {
         await using var redis = await RedisServer.StartAsync();
-        var readDb = await postgres.CreateDatabaseAsync("projection_benchmark");
-        var resources = Path.Combine(Path.GetTempPath(), "cqrsdapr-bench", "projection-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(resources);
-        await File.WriteAllTextAsync(Path.Combine(resources, "components.yaml"), $"""
-            apiVersion: dapr.io/v1alpha1
-            kind: Component
-            metadata:
-              name: {DaprNames.ViewStore}
-            spec:
-              type: state.postgresql
-              version: v1
-              metadata:
-              - name: connectionString
-                value: "{PostgresConnectionStrings.ToLibpq(readDb)}"
-            ---
-            apiVersion: dapr.io/v1alpha1
-            kind: Component
-            metadata:
-              name: {DaprNames.PubSub}
-            spec:
-              type: pubsub.redis
-              version: v1
-              metadata:
-              - name: redisHost
-                value: "{redis.ConnectionString}"
-              - name: redisPassword
-                value: ""
-              - name: concurrency
-                value: "{concurrency}"
-            """, Encoding.UTF8);
+        var readDb = await postgres.CreateDatabaseAsync("projection_" + (variant.Bulk ? "bulk" : "single"));
+        using var resources = new Resources()
+            .PostgresState(DaprNames.ViewStore, readDb)
+            .RedisPubSub(DaprNames.PubSub, redis.ConnectionString, new Dictionary<string, string>
+            {
+                ["concurrency"] = variant.Concurrency.ToString(CultureInfo.InvariantCulture),
+                ["queueDepth"] = Math.Max(100, variant.Concurrency).ToString(CultureInfo.InvariantCulture),
+            });
 
         var appPort = FreePort.Next();
         await using var sidecar = await Sidecar.StartAsync(new SidecarOptions
         {
             AppId = DaprNames.QueryService,
             AppPort = appPort,
-            ResourcesPaths = [resources],
+            ResourcesPaths = [resources.Path],
             LogLevel = "warn",
         });
-        Console.WriteLine($"Sidecar: {sidecar.Kind} (pubsub.redis concurrency {concurrency}); Redis :{redis.Port}; PostgreSQL :{postgres.Port}");
+        Console.WriteLine($"{variant.Name}: sidecar {sidecar.Kind}; Redis :{redis.Port}; PostgreSQL :{postgres.Port}");
 
-        await using var app = new QueryServiceFactory(sidecar);
+        await using var app = new QueryServiceFactory(sidecar, new Dictionary<string, string>
+        {
+            ["Projection:BulkSubscribe:Enabled"] = variant.Bulk ? "true" : "false",
+        });
         app.UseKestrel(appPort);
         app.StartServer();
         await WaitUntilSubscribedAsync(sidecar);
@@ -127,23 +131,15 @@ internal static class LiveProjectionBenchmark
 
         // Every view must be at its final version: otherwise the figure would be meaningless.
         var store = app.Services.GetRequiredService<ViewGenerations>().Active;
-        var behind = 0;
-        foreach (var id in ids)
-        {
-            if ((await store.GetAsync(id, CancellationToken.None))?.View.Version != perProduct)
-            {
-                behind++;
-            }
-        }
+        var final = await store.GetManyAsync(ids, CancellationToken.None);
+        var behind = ids.Count(id => !final.TryGetValue(id, out var v) || v.View.Version != perProduct);
 
         var sorted = lags.Order().ToArray();
-        double Percentile(double p) => sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)];
-        Console.WriteLine($"published {events} in {published.TotalSeconds:F2}s ({events / published.TotalSeconds:F0}/s)");
-        Console.WriteLine($"all {events} handled after {drained.TotalSeconds:F2}s: {events / drained.TotalSeconds:F0} events/s end to end (target >= 5000/s)");
-        Console.WriteLine($"applied {sorted.Length}, ignored as stale {events - sorted.Length}; views not at final version: {behind}");
-        Console.WriteLine($"lag (occurredAt -> saved) p50 {Percentile(0.50) * 1000:F0} ms, p95 {Percentile(0.95) * 1000:F0} ms, p99 {Percentile(0.99) * 1000:F0} ms, max {Percentile(1) * 1000:F0} ms");
-        Directory.Delete(resources, recursive: true);
-        return behind == 0 ? 0 : 1;
+        double Percentile(double p) => sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)] * 1000;
+        var result = new Result(variant, events / published.TotalSeconds, events / drained.TotalSeconds, sorted.Length, behind, Percentile(0.50), Percentile(0.95), Percentile(0.99));
+        Console.WriteLine($"  published {events} in {published.TotalSeconds:F2}s ({result.PublishRate:F0}/s); all handled after {drained.TotalSeconds:F2}s: {result.Rate:F0} events/s; " +
+            $"applied {sorted.Length}, ignored as stale {events - sorted.Length}; views behind {behind}");
+        return result;
     }
 
     private static EventEnvelope Envelope(Guid id, int version, DateTimeOffset at)

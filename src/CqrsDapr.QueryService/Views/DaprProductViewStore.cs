@@ -22,6 +22,11 @@ internal sealed class DaprProductViewStore(DaprClient dapr, HttpClient sidecar, 
 {
     private static readonly Dictionary<string, string> JsonContent = new() { ["contentType"] = "application/json" };
     private const int MaxBatch = 202;
+
+    /// <summary>Views per bulk request: about 0.5 MB of JSON, far below the 4 MB message limits.</summary>
+    private const int ChunkSize = 500;
+
+    private const int ChunksInFlight = 4;
     private static readonly StateOptions FirstWrite = new() { Concurrency = ConcurrencyMode.FirstWrite, Consistency = ConsistencyMode.Strong };
 
     private static readonly Uri SaveUri = new($"v1.0/state/{DaprNames.ViewStore}", UriKind.Relative);
@@ -66,37 +71,55 @@ internal sealed class DaprProductViewStore(DaprClient dapr, HttpClient sidecar, 
     public async Task<IReadOnlyDictionary<Guid, StoredView>> GetManyAsync(IReadOnlyCollection<Guid> ids, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(ids);
-        if (ids.Count == 0)
+        var found = new Dictionary<Guid, StoredView>(ids.Count);
+        var chunks = await InChunksAsync(ids.Chunk(ChunkSize), chunk => GetChunkAsync(chunk, cancellationToken));
+        foreach (var view in chunks.SelectMany(c => c))
         {
-            return new Dictionary<Guid, StoredView>();
-        }
-
-        var keys = ids.Select(KeyOf).ToList();
-        var items = await dapr.GetBulkStateAsync<ProductView?>(DaprNames.ViewStore, keys, parallelism: null, JsonContent, cancellationToken);
-        var found = new Dictionary<Guid, StoredView>(items.Count);
-        foreach (var item in items)
-        {
-            if (item.Value is { } view && !string.IsNullOrEmpty(item.ETag))
-            {
-                found[view.Id] = new StoredView(view, item.ETag);
-            }
+            found[view.View.Id] = view;
         }
 
         return found;
+    }
+
+    private async Task<IReadOnlyList<StoredView>> GetChunkAsync(Guid[] ids, CancellationToken cancellationToken)
+    {
+        var keys = ids.Select(KeyOf).ToList();
+        var items = await dapr.GetBulkStateAsync<ProductView?>(DaprNames.ViewStore, keys, parallelism: null, JsonContent, cancellationToken);
+        return [.. items.Where(i => i.Value is not null && !string.IsNullOrEmpty(i.ETag)).Select(i => new StoredView(i.Value!, i.ETag))];
+    }
+
+    /// <summary>
+    /// Saves in chunks of <see cref="ChunkSize"/> (see <see cref="SaveChunkAsync"/>), a few at a time; true when every
+    /// chunk saved every item.
+    /// </summary>
+    public async Task<bool> TrySaveManyAsync(IReadOnlyList<(ProductView View, string? ETag)> views, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(views);
+        var saved = await InChunksAsync(views.Chunk(ChunkSize), chunk => SaveChunkAsync(chunk, cancellationToken));
+        return saved.All(ok => ok);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="work"/> on every chunk, <see cref="ChunksInFlight"/> at a time. Chunks keep each request
+    /// well under the sidecar's message limits (gRPC and HTTP bodies default to 4 MB in daprd and the SDK).
+    /// </summary>
+    private static async Task<List<T>> InChunksAsync<TChunk, T>(IEnumerable<TChunk> chunks, Func<TChunk, Task<T>> work)
+    {
+        var results = new List<T>();
+        foreach (var wave in chunks.Chunk(ChunksInFlight))
+        {
+            results.AddRange(await Task.WhenAll(wave.Select(work)));
+        }
+
+        return results;
     }
 
     /// <summary>
     /// One HTTP <c>POST /v1.0/state/viewstore</c> with every item (the SDK's bulk save omits the API token,
     /// dapr/dotnet-sdk#1282). daprd saves the items in parallel, each on its own, and answers an error if any failed.
     /// </summary>
-    public async Task<bool> TrySaveManyAsync(IReadOnlyList<(ProductView View, string? ETag)> views, CancellationToken cancellationToken)
+    private async Task<bool> SaveChunkAsync((ProductView View, string? ETag)[] views, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(views);
-        if (views.Count == 0)
-        {
-            return true;
-        }
-
         using var body = new MemoryStream();
         await using (var json = new Utf8JsonWriter(body))
         {

@@ -128,8 +128,8 @@ public sealed class RebuildingQueryServiceHost(ReadDatabaseServer database) : Qu
 
     protected override IDictionary<string, string> SidecarEnvironment => Log.Environment;
 
-    /// <summary>Small pages, so a rebuild in a test walks several.</summary>
-    protected override IReadOnlyDictionary<string, string> Settings { get; } = new Dictionary<string, string>(StringComparer.Ordinal) { ["Rebuild:PageSize"] = "50" };
+    /// <summary>Small pages and batches, so a rebuild in a test walks several of each.</summary>
+    protected override IReadOnlyDictionary<string, string> Settings { get; } = new Dictionary<string, string>(StringComparer.Ordinal) { ["Rebuild:PageSize"] = "50", ["Rebuild:BatchEvents"] = "120" };
 
     public override async ValueTask InitializeAsync()
     {

@@ -272,4 +272,17 @@ public abstract class ProductViewStoreContract
         Assert.Equal([inFirst.Id], (await Store.QueryAsync(AllOf(category), Ct)).Items.Select(v => v.Id));
         Assert.Equal([inFirst.Id, inSecond.Id], (await next.QueryAsync(AllOf(category), Ct)).Items.Select(v => v.Id).Order());
     }
+
+    [Fact]
+    public async Task Ten_thousand_views_save_and_read_in_bulk_past_the_sidecars_4_MB_message_limits()
+    {
+        var category = ACategory();
+        var views = Enumerable.Range(0, 10_000).Select(i => AView(category, $"bulk {i} " + new string('x', 300))).ToList(); // ~7 MB of JSON
+
+        Assert.True(await Store.TrySaveManyAsync([.. views.Select(v => (v, (string?)null))], Ct));
+        var found = await Store.GetManyAsync([.. views.Select(v => v.Id)], Ct);
+
+        Assert.Equal(views.Count, found.Count);
+        Assert.All(views, v => Assert.Equal(v, found[v.Id].View));
+    }
 }
