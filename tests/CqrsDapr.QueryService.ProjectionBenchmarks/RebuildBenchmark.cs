@@ -26,8 +26,6 @@ internal static class RebuildBenchmark
 {
     private const string RegistryVariable = "CQRSDAPR_EMULATOR_REGISTRY";
     private const double TargetRate = 20_000;
-    private const int FoldGeneration = 1000;
-    private const int FoldProducts = 2000;
     private static readonly TimeSpan GenerationRefresh = TimeSpan.FromMilliseconds(20);
 
     public static async Task<int> RunAsync(string[] args)
@@ -141,7 +139,6 @@ internal static class RebuildBenchmark
             }
 
             Console.WriteLine();
-            Console.WriteLine("what if: " + await FoldAcrossPagesAsync(app.Services, probes, events));
             Console.WriteLine("write ceiling: " + await WriteCeiling.MeasureAsync(readDb, products));
 
             Console.WriteLine();
@@ -216,40 +213,6 @@ internal static class RebuildBenchmark
         Console.WriteLine($"  store calls {storeTime.TotalSeconds:F2} s = {storeTime / toSwitch:P0} of the rebuild; the rest is waiting for the log, folding events, 2 x {GenerationRefresh.TotalMilliseconds:F0} ms refresh");
         Console.WriteLine($"  CPU: {cpu.Describe(before, after, wall)}");
         return new RunResult(pageSize, status.Events, toSwitch, TimeSpan.Zero, saved, saveTime, ok);
-    }
-
-    /// <summary>
-    /// Not what the service does: the same log and the same projection code (<c>ProjectBatchAsync</c>), but batches of
-    /// every event of up to <see cref="FoldProducts"/> products instead of one page each, so each view is read and saved
-    /// once rather than once per page it appears in. The log is read first, so read and projection do not overlap here.
-    /// </summary>
-    private static async Task<string> FoldAcrossPagesAsync(IServiceProvider services, RebuildProbes probes, int events)
-    {
-        var log = services.GetRequiredService<EventLogClient>();
-        var all = new List<EventEnvelope>(events);
-        var clock = Stopwatch.StartNew();
-        for (long? after = 0; after is { } from;)
-        {
-            var page = await log.ReadAsync(from, 5000, CancellationToken.None);
-            all.AddRange(page.Events);
-            after = page.Next;
-        }
-
-        var read = clock.Elapsed;
-        probes.Reset();
-        var store = services.GetRequiredService<IProductViewStores>().Generation(FoldGeneration);
-        var projection = services.GetRequiredService<ProductProjection>();
-        var applied = 0;
-        foreach (var products in all.GroupBy(e => e.AggregateId).Chunk(FoldProducts))
-        {
-            var outcomes = await projection.ProjectBatchAsync([.. products.SelectMany(p => p)], store, live: false, CancellationToken.None);
-            applied += outcomes.Count(o => o == ProjectionOutcome.Applied);
-        }
-
-        var total = clock.Elapsed;
-        return $"folding across pages (batches of every event of {FoldProducts} products, scratch generation {FoldGeneration}): {applied}/{all.Count} applied; " +
-            $"log read first {read.TotalSeconds:F2} s, then projected in {(total - read).TotalSeconds:F2} s: {all.Count / total.TotalSeconds:F0} events/s overall, " +
-            $"{all.Count / (total - read).TotalSeconds:F0} events/s projecting; bulk get {probes.BulkGets}; bulk save {probes.BulkSaves}";
     }
 
     private static async Task<Walk> WalkAsync(HttpClient http, string path, int pageSize)

@@ -1,3 +1,4 @@
+using System.Buffers.Text;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
@@ -59,14 +60,30 @@ internal static class EventLogEndpoint
             return Problems.Create(StatusCodes.Status401Unauthorized, "Missing or invalid dapr-api-token.", "unauthorized");
         }
 
-        if (!TryParse(request.Query["after"], 0, out var after) || after < 0)
-        {
-            return BadParameter("after", "a sequence: a whole number, 0 or more (0 reads from the start)");
-        }
-
         if (!TryParse(request.Query["limit"], DefaultLimit, out var limit) || limit is < 1 or > MaxLimit)
         {
             return BadParameter("limit", $"a whole number from 1 to {MaxLimit} (default {DefaultLimit})");
+        }
+
+        var order = request.Query["order"].ToString();
+        if (order == EventLogPage.ByAggregate)
+        {
+            if (!EventLogCursor.TryDecode(request.Query["cursor"].ToString(), out var cursor))
+            {
+                return BadParameter("cursor", "the cursor of the previous page, unchanged");
+            }
+
+            return TypedResults.Ok(await ReadByAggregateAsync(dbFactory, cursor, (int)limit, cancellationToken));
+        }
+
+        if (order is not ("" or EventLogPage.BySequence))
+        {
+            return BadParameter("order", $"'{EventLogPage.BySequence}' (default) or '{EventLogPage.ByAggregate}'");
+        }
+
+        if (!TryParse(request.Query["after"], 0, out var after) || after < 0)
+        {
+            return BadParameter("after", "a sequence: a whole number, 0 or more (0 reads from the start)");
         }
 
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
@@ -82,6 +99,34 @@ internal static class EventLogEndpoint
             Events = events,
             Next = events.Count == limit ? events[^1].Sequence : null,
         });
+    }
+
+    /// <summary>
+    /// Published events ordered by aggregate (type, id, version), after <paramref name="cursor"/>: each aggregate's
+    /// events come together, so a rebuild folds them into one save (one per page at most). Keyset on the outbox's
+    /// (aggregate_type, aggregate_id, aggregate_version) index.
+    /// </summary>
+    private static async Task<EventLogPage> ReadByAggregateAsync(
+        IDbContextFactory<WriteDbContext> dbFactory, EventLogCursor? cursor, int limit, CancellationToken cancellationToken)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var rows = db.Outbox.AsNoTracking().Where(m => m.PublishedAt != null);
+        if (cursor is { } c)
+        {
+            rows = rows.Where(m => string.Compare(m.AggregateType, c.AggregateType) > 0
+                || (m.AggregateType == c.AggregateType && (string.Compare(m.AggregateId, c.AggregateId) > 0
+                    || (m.AggregateId == c.AggregateId && m.AggregateVersion > c.AggregateVersion))));
+        }
+
+        var page = await rows
+            .OrderBy(m => m.AggregateType).ThenBy(m => m.AggregateId).ThenBy(m => m.AggregateVersion)
+            .Take(limit)
+            .ToListAsync(cancellationToken);
+        return new EventLogPage
+        {
+            Events = [.. page.Select(OutboxRelay.ToEnvelope)],
+            Cursor = page.Count == limit ? new EventLogCursor(page[^1].AggregateType, page[^1].AggregateId, page[^1].AggregateVersion).Encode() : null,
+        };
     }
 
     private static bool TryParse(Microsoft.Extensions.Primitives.StringValues values, long fallback, out long value)
@@ -109,5 +154,38 @@ internal static class EventLogEndpoint
 
         var given = request.Headers[ApiTokenHeader].ToString();
         return CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(given), Encoding.UTF8.GetBytes(expected));
+    }
+}
+
+/// <summary>Where an aggregate-ordered read of the event log stopped: opaque to clients (base64url).</summary>
+internal sealed record EventLogCursor(string AggregateType, string AggregateId, long AggregateVersion)
+{
+    public string Encode() =>
+        Base64Url.EncodeToString(Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture, $"{AggregateType}\n{AggregateId}\n{AggregateVersion}")));
+
+    /// <summary>An empty string is the start (null cursor); anything else must be a cursor this endpoint made.</summary>
+    public static bool TryDecode(string text, out EventLogCursor? cursor)
+    {
+        cursor = null;
+        if (text.Length == 0)
+        {
+            return true;
+        }
+
+        try
+        {
+            var parts = Encoding.UTF8.GetString(Base64Url.DecodeFromChars(text)).Split('\n');
+            if (parts is [{ Length: > 0 } type, { Length: > 0 } id, var version]
+                && long.TryParse(version, NumberStyles.None, CultureInfo.InvariantCulture, out var v))
+            {
+                cursor = new EventLogCursor(type, id, v);
+                return true;
+            }
+        }
+        catch (FormatException)
+        {
+        }
+
+        return false;
     }
 }

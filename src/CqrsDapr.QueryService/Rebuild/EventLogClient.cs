@@ -13,11 +13,15 @@ internal sealed class EventLogClient(HttpClient http)
 {
     public static readonly string MethodPath = $"/v1.0/invoke/{DaprNames.CommandService}/method/{EventLogPage.Method}";
 
-    /// <summary>Published events with a sequence above <paramref name="after"/>, at most <paramref name="limit"/>.</summary>
-    public async Task<EventLogPage> ReadAsync(long after, int limit, CancellationToken cancellationToken)
+    /// <summary>
+    /// A page of published events in aggregate order (each product's events together, in version order), after
+    /// <paramref name="cursor"/> (null: from the start).
+    /// </summary>
+    public async Task<EventLogPage> ReadAsync(string? cursor, int limit, CancellationToken cancellationToken)
     {
-        var uri = new Uri(string.Create(CultureInfo.InvariantCulture, $"{MethodPath.TrimStart('/')}?after={after}&limit={limit}"), UriKind.Relative);
-        using var response = await http.GetAsync(uri, cancellationToken);
+        var query = string.Create(CultureInfo.InvariantCulture, $"?order={EventLogPage.ByAggregate}&limit={limit}")
+            + (cursor is null ? "" : "&cursor=" + Uri.EscapeDataString(cursor));
+        using var response = await http.GetAsync(new Uri(MethodPath.TrimStart('/') + query, UriKind.Relative), cancellationToken);
         if (!response.IsSuccessStatusCode)
         {
             var body = await response.Content.ReadAsStringAsync(cancellationToken);

@@ -135,7 +135,6 @@ internal sealed partial class ProductRebuild(
                     FinishedAt = time.GetUtcNow(),
                     Events = progress.Events,
                     Applied = progress.Applied,
-                    LastSequence = progress.LastSequence,
                 },
             }, stopping))
             {
@@ -168,18 +167,14 @@ internal sealed partial class ProductRebuild(
     {
         try
         {
-            long after = 0;
-            while (true)
+            string? cursor = null;
+            do
             {
-                var page = await eventLog.ReadAsync(after, pageSize, cancellationToken);
+                var page = await eventLog.ReadAsync(cursor, pageSize, cancellationToken);
                 await pages.WriteAsync(page, cancellationToken);
-                if (page.Next is not { } next)
-                {
-                    break;
-                }
-
-                after = next;
+                cursor = page.Cursor;
             }
+            while (cursor is not null);
 
             pages.TryComplete();
         }
@@ -190,8 +185,8 @@ internal sealed partial class ProductRebuild(
     }
 
     /// <summary>
-    /// Gathers pages into batches of <paramref name="batchEvents"/>: a product's events spread over the whole log, and
-    /// one batch folds them into one save per product (a batch per page would save most products once per page).
+    /// Gathers pages into batches of <paramref name="batchEvents"/> and projects each in bulk: the log is read in
+    /// aggregate order, so a product's events come together and fold into one save (two when a batch splits them).
     /// Refreshes the heartbeat as it goes; stops when another rebuild took the generations document over.
     /// </summary>
     private async Task ProjectPagesAsync(
@@ -212,15 +207,10 @@ internal sealed partial class ProductRebuild(
             }
 
             await ProjectAsync(batch, store, progress, cancellationToken);
-            if (batch.Count > 0)
-            {
-                progress.LastSequence = batch[^1].Sequence;
-            }
-
             if (more && clock.Elapsed - lastBeat > HeartbeatEvery)
             {
                 lastBeat = clock.Elapsed;
-                if (!await UpdateAsync(generation, (d, s) => d with { LastRebuild = s with { HeartbeatAt = time.GetUtcNow(), Events = progress.Events, Applied = progress.Applied, LastSequence = progress.LastSequence } }, cancellationToken))
+                if (!await UpdateAsync(generation, (d, s) => d with { LastRebuild = s with { HeartbeatAt = time.GetUtcNow(), Events = progress.Events, Applied = progress.Applied } }, cancellationToken))
                 {
                     progress.Superseded = true;
                     return;
@@ -281,8 +271,6 @@ internal sealed partial class ProductRebuild(
         public long Events { get; set; }
 
         public long Applied { get; set; }
-
-        public long LastSequence { get; set; }
 
         public bool Superseded { get; set; }
     }

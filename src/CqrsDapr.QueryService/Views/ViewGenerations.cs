@@ -61,8 +61,6 @@ internal sealed record RebuildStatus
     /// <summary>Events that changed a view (the others were older than the view, or invalid).</summary>
     public long Applied { get; init; }
 
-    public long LastSequence { get; init; }
-
     public string? Error { get; init; }
 }
 

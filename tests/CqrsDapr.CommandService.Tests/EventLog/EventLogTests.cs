@@ -5,6 +5,7 @@ using CqrsDapr.CommandService.Outbox;
 using CqrsDapr.CommandService.Tests.Infrastructure;
 using CqrsDapr.CommandService.Tests.Outbox;
 using CqrsDapr.Contracts;
+using CqrsDapr.Contracts.Products;
 using Microsoft.EntityFrameworkCore;
 
 namespace CqrsDapr.CommandService.Tests.EventLog;
@@ -68,6 +69,65 @@ public sealed class EventLogTests(CommandServiceHost host) : IClassFixture<Comma
         }
 
         throw new InvalidOperationException("the walk never ended");
+    }
+
+    [Fact]
+    public async Task Ordered_by_aggregate_each_aggregates_events_come_together_in_version_order_and_the_cursor_walks_all_once()
+    {
+        // Seven products, three versions each, committed interleaved (v1 of all, then v2 of all, ...); one unpublished.
+        var ids = Enumerable.Range(0, 7).Select(_ => Guid.CreateVersion7()).ToList();
+        await using (var db = host.Database())
+        {
+            for (var version = 1; version <= 3; version++)
+            {
+                foreach (var id in ids)
+                {
+                    var snapshot = new ProductSnapshot(id, "SKU-" + id.ToString("N")[..8], $"v{version}", null, "tests", new Money(1m, "EUR"), version, version, DateTimeOffset.UnixEpoch);
+                    var row = version == 1
+                        ? OutboxMessage.For(new ProductCreated(snapshot), id.ToString(), 1, DateTimeOffset.UtcNow, null, null)
+                        : OutboxMessage.For(new ProductUpdated(snapshot, ["name"]), id.ToString(), version, DateTimeOffset.UtcNow, null, null);
+                    row.PublishedAt = id == ids[^1] && version == 3 ? null : DateTimeOffset.UtcNow;
+                    row.NextAttemptAt = DateTimeOffset.UtcNow.AddHours(1);
+                    db.Outbox.Add(row);
+                }
+
+                await db.SaveChangesAsync(Ct);
+            }
+        }
+
+        var walked = new List<EventEnvelope>();
+        string? cursor = null;
+        do
+        {
+            var page = await PageAsync($"?order=aggregate&limit=4{(cursor is null ? "" : "&cursor=" + cursor)}");
+            Assert.True(page.Events.Count <= 4);
+            Assert.Null(page.Next);
+            walked.AddRange(page.Events);
+            cursor = page.Cursor;
+        }
+        while (cursor is not null);
+
+        var ours = walked.Where(e => ids.Contains(Guid.Parse(e.AggregateId))).ToList();
+        Assert.Equal(20, ours.Count); // 21 rows, one not published yet
+        Assert.Equal(walked.Count, walked.Select(e => e.EventId).Distinct().Count());
+        foreach (var id in ids)
+        {
+            var positions = walked.Select((e, i) => (e, i)).Where(x => x.e.AggregateId == id.ToString()).ToList();
+            Assert.Equal(positions.Count - 1, positions[^1].i - positions[0].i); // contiguous
+            Assert.Equal(Enumerable.Range(1, positions.Count).Select(v => (long)v), positions.Select(x => x.e.AggregateVersion));
+        }
+    }
+
+    [Theory]
+    [InlineData("?order=aggregate&cursor=not-a-cursor", "cursor")]
+    [InlineData("?order=aggregate&cursor=YWJj", "cursor")]
+    [InlineData("?order=random", "order")]
+    public async Task A_bad_order_or_cursor_is_a_400(string query, string parameter)
+    {
+        using var response = await host.Client.GetAsync(new Uri("/internal/event-log" + query, UriKind.Relative), Ct);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains($"'{parameter}'", await response.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -10,8 +10,8 @@ namespace CqrsDapr.QueryService.Tests.Infrastructure;
 
 /// <summary>
 /// A stand-in for the command service's event log: an app with app-id <c>command-service</c> and its own sidecar,
-/// serving <c>GET /internal/event-log</c> from <see cref="Events"/> with the real endpoint's paging contract (tested
-/// against the outbox in the command service's tests). The query service reaches it only through Dapr service
+/// serving <c>GET /internal/event-log?order=aggregate</c> from the appended events with the real endpoint's paging
+/// contract (tested against the outbox in the command service's tests). The query service reaches it only through Dapr service
 /// invocation: both sidecars resolve app-ids in one registry folder of their own.
 /// </summary>
 public sealed class EventLogApp : IAsyncDisposable
@@ -65,7 +65,8 @@ public sealed class EventLogApp : IAsyncDisposable
         builder.WebHost.UseUrls(string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{port}"));
         builder.Logging.ClearProviders();
         log.app = builder.Build();
-        log.app.MapGet("/" + EventLogPage.Method, (long? after, int? limit) => log.Read(after ?? 0, limit ?? 500));
+        log.app.MapGet("/" + EventLogPage.Method, (int? limit, string? order, string? cursor) =>
+            order == EventLogPage.ByAggregate ? log.ReadByAggregate(cursor, limit ?? 500) : Results.BadRequest("only order=aggregate is served here"));
         await log.app.StartAsync();
         log.sidecar = await Sidecar.StartAsync(new SidecarOptions
         {
@@ -80,7 +81,8 @@ public sealed class EventLogApp : IAsyncDisposable
     /// <summary>What a sidecar needs to find this app.</summary>
     public Dictionary<string, string> Environment => new(StringComparer.Ordinal) { ["CQRSDAPR_EMULATOR_REGISTRY"] = Registry };
 
-    private IResult Read(long after, int limit)
+    /// <summary>Aggregate order (type, id, version); this stand-in's cursor is simply how many events were served.</summary>
+    private IResult ReadByAggregate(string? cursor, int limit)
     {
         if (FailWith is { } status)
         {
@@ -90,9 +92,12 @@ public sealed class EventLogApp : IAsyncDisposable
         lock (events)
         {
             PagesServed++;
-            var page = events.Where(e => e.Sequence > after).Take(limit).ToList();
+            var skip = cursor is null ? 0 : int.Parse(cursor, CultureInfo.InvariantCulture);
+            var page = events
+                .OrderBy(e => e.AggregateType, StringComparer.Ordinal).ThenBy(e => e.AggregateId, StringComparer.Ordinal).ThenBy(e => e.AggregateVersion)
+                .Skip(skip).Take(limit).ToList();
             return Results.Json(
-                new EventLogPage { Events = page, Next = page.Count == limit ? page[^1].Sequence : null },
+                new EventLogPage { Events = page, Cursor = page.Count == limit ? (skip + limit).ToString(CultureInfo.InvariantCulture) : null },
                 ContractsJson.Default.EventLogPage);
         }
     }
