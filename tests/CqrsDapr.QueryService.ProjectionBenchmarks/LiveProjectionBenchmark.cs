@@ -19,10 +19,11 @@ namespace CqrsDapr.QueryService.ProjectionBenchmarks;
 // with pubsub.redis, and time until every view has reached its final version in PostgreSQL (viewstore).
 // dotnet run -c Release --project tests/CqrsDapr.QueryService.ProjectionBenchmarks [-- --quick]
 // Variants in one run, each on its own read database, Redis and sidecar: one event per delivery with Dapr's default
-// concurrency (10), and bulk subscribe (batches of up to 100 within 5 ms, concurrency 100, as components/pubsub.yaml).
+// concurrency (10), and bulk subscribe (batches of up to 100 within 5 ms, concurrency 100, as components/pubsub.yaml;
+// and 500).
 internal static class LiveProjectionBenchmark
 {
-    private sealed record Variant(string Name, bool Bulk, int Concurrency);
+    private sealed record Variant(string Name, bool Bulk, int Concurrency, int MaxMessages = 100);
 
     private sealed record Result(Variant Variant, double PublishRate, double Rate, int Applied, int Behind, double P50, double P95, double P99);
 
@@ -34,7 +35,12 @@ internal static class LiveProjectionBenchmark
         Console.WriteLine($"CqrsDapr live projection benchmark: {events} events for {products} products, shuffled, {Environment.ProcessorCount} cores, {DateTime.UtcNow:u}");
 
         await using var postgres = await PostgresServer.StartAsync();
-        Variant[] variants = [new("single delivery, concurrency 10", false, 10), new("bulk 100 / 5 ms, concurrency 100", true, 100)];
+        Variant[] variants =
+        [
+            new("single delivery, concurrency 10", false, 10),
+            new("bulk 100 / 5 ms, concurrency 100", true, 100),
+            new("bulk 500 / 5 ms, concurrency 500", true, 500, 500),
+        ];
         var results = new List<Result>();
         foreach (var variant in variants)
         {
@@ -55,7 +61,7 @@ internal static class LiveProjectionBenchmark
     private static async Task<Result> RunVariantAsync(Variant variant, PostgresServer postgres, int events, int products)
     {
         await using var redis = await RedisServer.StartAsync();
-        var readDb = await postgres.CreateDatabaseAsync("projection_" + (variant.Bulk ? "bulk" : "single"));
+        var readDb = await postgres.CreateDatabaseAsync(string.Create(CultureInfo.InvariantCulture, $"projection_{(variant.Bulk ? "bulk" : "single")}_{variant.MaxMessages}"));
         using var resources = new Resources()
             .PostgresState(DaprNames.ViewStore, readDb)
             .RedisPubSub(DaprNames.PubSub, redis.ConnectionString, new Dictionary<string, string>
@@ -77,6 +83,7 @@ internal static class LiveProjectionBenchmark
         await using var app = new QueryServiceFactory(sidecar, new Dictionary<string, string>
         {
             ["Projection:BulkSubscribe:Enabled"] = variant.Bulk ? "true" : "false",
+            ["Projection:BulkSubscribe:MaxMessagesCount"] = variant.MaxMessages.ToString(CultureInfo.InvariantCulture),
         });
         app.UseKestrel(appPort);
         app.StartServer();

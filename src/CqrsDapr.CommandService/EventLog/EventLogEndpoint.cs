@@ -113,9 +113,10 @@ internal static class EventLogEndpoint
         var rows = db.Outbox.AsNoTracking().Where(m => m.PublishedAt != null);
         if (cursor is { } c)
         {
-            rows = rows.Where(m => string.Compare(m.AggregateType, c.AggregateType) > 0
-                || (m.AggregateType == c.AggregateType && (string.Compare(m.AggregateId, c.AggregateId) > 0
-                    || (m.AggregateId == c.AggregateId && m.AggregateVersion > c.AggregateVersion))));
+            // A row-value comparison, (type, id, version) > (...): PostgreSQL walks the index from there.
+            rows = rows.Where(m => EF.Functions.GreaterThan(
+                ValueTuple.Create(m.AggregateType, m.AggregateId, m.AggregateVersion),
+                ValueTuple.Create(c.AggregateType, c.AggregateId, c.AggregateVersion)));
         }
 
         var page = await rows
