@@ -16,7 +16,7 @@ namespace CqrsDapr.QueryService.Projection;
 /// RETRY for a transient failure, DROP for an event that can never be applied — never 404, which would lose it.
 /// </summary>
 /// <remarks>
-/// With <c>Projection:BulkSubscribe:Enabled</c> (the default) the sidecar delivers batches to
+/// With <c>Projection:BulkSubscribe:Enabled</c> (the default; <c>MaxMessagesCount</c> 500, <c>MaxAwaitDurationMs</c> 5) the sidecar delivers batches to
 /// <see cref="ProductsBulkRoute"/> and the projection reads and saves each batch's views in bulk; otherwise one event
 /// per request to <see cref="ProductsRoute"/>. Both routes exist either way; only the chosen one is subscribed.
 /// Bulk subscribe fills a batch only up to the pub/sub component's <c>concurrency</c> (daprd 1.16), so
@@ -60,7 +60,7 @@ internal static class ProjectionModule
             batched.WithTopic(topic).WithBulkSubscribe(new BulkSubscribeTopicOptions
             {
                 TopicName = Topics.Products,
-                MaxMessagesCount = bulk.GetValue("MaxMessagesCount", 100),
+                MaxMessagesCount = bulk.GetValue("MaxMessagesCount", 500),
                 MaxAwaitDurationMs = bulk.GetValue("MaxAwaitDurationMs", 5),
             });
         }

@@ -61,7 +61,7 @@ public class QueryServiceHost(ReadDatabaseServer database) : IAsyncLifetime
         redis = await RedisServer.StartAsync();
         resources = new Resources()
             .PostgresState(DaprNames.ViewStore, readDb)
-            .RedisPubSub(DaprNames.PubSub, redis.ConnectionString, new Dictionary<string, string> { ["concurrency"] = "100", ["queueDepth"] = "100" }); // as components/pubsub.yaml
+            .RedisPubSub(DaprNames.PubSub, redis.ConnectionString, new Dictionary<string, string> { ["concurrency"] = "500", ["queueDepth"] = "500" }); // as components/pubsub.yaml
 
         var appPort = FreePort.Next();
         sidecar = await Sidecar.StartAsync(new SidecarOptions

@@ -111,7 +111,7 @@ public sealed class ProductProjectionTests(QueryServiceHost host) : IClassFixtur
         Assert.Equal(ProjectionModule.ProductsBulkRoute.TrimStart('/'), products.GetProperty("route").GetString()); // the SDK lists routes without the slash
         Assert.Equal(Topics.DeadLetterOf(Topics.Products), products.GetProperty("deadLetterTopic").GetString());
         Assert.True(products.GetProperty("bulkSubscribe").GetProperty("enabled").GetBoolean());
-        Assert.Equal(100, products.GetProperty("bulkSubscribe").GetProperty("maxMessagesCount").GetInt32());
+        Assert.Equal(500, products.GetProperty("bulkSubscribe").GetProperty("maxMessagesCount").GetInt32());
     }
 
     [Fact]
