@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Text;
 using CqrsDapr.Contracts;
 using CqrsDapr.TestSupport;
 
@@ -41,33 +40,9 @@ internal sealed class CommandServiceProcess : IAsyncDisposable
     /// <summary>Starts the sidecar (actorstore on the write database, in-memory pub/sub), then the app; returns once both answer.</summary>
     public static async Task<CommandServiceProcess> StartAsync(string writeDb, string registry, string resources)
     {
-        await File.WriteAllTextAsync(Path.Combine(resources, "components.yaml"), $"""
-            apiVersion: dapr.io/v1alpha1
-            kind: Component
-            metadata:
-              name: {DaprNames.ActorStore}
-            spec:
-              type: state.postgresql
-              version: v1
-              metadata:
-              - name: connectionString
-                value: "{PostgresConnectionStrings.ToLibpq(writeDb)}"
-              - name: tableName
-                value: dapr_actor_state
-              - name: metadataTableName
-                value: dapr_actor_metadata
-              - name: actorStateStore
-                value: "true"
-            ---
-            apiVersion: dapr.io/v1alpha1
-            kind: Component
-            metadata:
-              name: {DaprNames.PubSub}
-            spec:
-              type: pubsub.in-memory
-              version: v1
-              metadata: []
-            """, Encoding.UTF8);
+        new Resources(resources)
+            .PostgresState(DaprNames.ActorStore, writeDb, actorStateStore: true, tableName: "dapr_actor_state", extra: new Dictionary<string, string> { ["metadataTableName"] = "dapr_actor_metadata" })
+            .Component(DaprNames.PubSub, "pubsub.in-memory");
 
         var port = FreePort.Next();
         var sidecar = await Sidecar.StartAsync(new SidecarOptions

@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
-using System.Text;
 using CqrsDapr.Contracts;
 using CqrsDapr.QueryService.Projection;
 using CqrsDapr.QueryService.Rebuild;
@@ -57,27 +56,9 @@ internal static class RebuildBenchmark
                 $"({events / seeded.TotalSeconds:F0} rows/s); outbox {await TableSizeAsync(writeDb)}");
 
             await using var command = await CommandServiceProcess.StartAsync(writeDb, registry, commandResources);
-            await File.WriteAllTextAsync(Path.Combine(queryResources, "components.yaml"), $"""
-                apiVersion: dapr.io/v1alpha1
-                kind: Component
-                metadata:
-                  name: {DaprNames.ViewStore}
-                spec:
-                  type: state.postgresql
-                  version: v1
-                  metadata:
-                  - name: connectionString
-                    value: "{PostgresConnectionStrings.ToLibpq(readDb)}"
-                ---
-                apiVersion: dapr.io/v1alpha1
-                kind: Component
-                metadata:
-                  name: {DaprNames.PubSub}
-                spec:
-                  type: pubsub.in-memory
-                  version: v1
-                  metadata: []
-                """, Encoding.UTF8);
+            new Resources(queryResources)
+                .PostgresState(DaprNames.ViewStore, readDb)
+                .Component(DaprNames.PubSub, "pubsub.in-memory");
             var appPort = FreePort.Next();
             await using var sidecar = await Sidecar.StartAsync(new SidecarOptions
             {

@@ -16,6 +16,13 @@ public sealed class Resources : IDisposable
         Directory.CreateDirectory(Path);
     }
 
+    /// <summary>Writes into an existing folder (deleted on dispose like a fresh one).</summary>
+    public Resources(string path)
+    {
+        Path = path;
+        Directory.CreateDirectory(Path);
+    }
+
     public string Path { get; }
 
     public Resources Add(string yaml)
