@@ -49,7 +49,7 @@ internal static class QueryBenchmark
             web.UseSetting("DAPR_API_TOKEN", ApiToken);
             web.ConfigureLogging(logging => logging.ClearProviders());
         });
-        factory.UseKestrel(port);
+        factory.UseKestrel(kestrel => kestrel.Listen(System.Net.IPAddress.Loopback, port)); // not UseKestrel(port): it races the app starting Kestrel (dotnet/aspnetcore#67714)
         factory.StartServer();
         using var client = new HttpClient { BaseAddress = new Uri(string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{port}")) };
 

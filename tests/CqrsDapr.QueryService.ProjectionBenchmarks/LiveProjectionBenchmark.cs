@@ -85,7 +85,7 @@ internal static class LiveProjectionBenchmark
             ["Projection:BulkSubscribe:Enabled"] = variant.Bulk ? "true" : "false",
             ["Projection:BulkSubscribe:MaxMessagesCount"] = variant.MaxMessages.ToString(CultureInfo.InvariantCulture),
         });
-        app.UseKestrel(appPort);
+        app.UseKestrel(kestrel => kestrel.Listen(System.Net.IPAddress.Loopback, appPort)); // not UseKestrel(port): it races the app starting Kestrel (dotnet/aspnetcore#67714)
         app.StartServer();
         await WaitUntilSubscribedAsync(sidecar);
 

@@ -76,7 +76,7 @@ internal static class RebuildBenchmark
                 ["Rebuild:PageSize"] = pageSizes[0].ToString(CultureInfo.InvariantCulture),
             };
             await using var app = new QueryServiceFactory(sidecar, settings, probes.Install);
-            app.UseKestrel(appPort);
+            app.UseKestrel(kestrel => kestrel.Listen(System.Net.IPAddress.Loopback, appPort)); // not UseKestrel(port): it races the app starting Kestrel (dotnet/aspnetcore#67714)
             app.StartServer();
             using var client = new HttpClient { BaseAddress = new Uri(string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{appPort}")) };
             using var viaSidecars = new HttpClient { BaseAddress = new Uri(sidecar.HttpEndpoint) };

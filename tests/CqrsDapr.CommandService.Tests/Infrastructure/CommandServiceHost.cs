@@ -64,7 +64,7 @@ public sealed class CommandServiceHost(WriteDatabaseServer server) : IAsyncLifet
             web.ConfigureLogging(logging => logging.ClearProviders().AddProvider(Logs));
         });
         // A real socket, not the in-memory test server: the sidecar calls the app's /actors endpoints over HTTP.
-        factory.UseKestrel(appPort);
+        factory.UseKestrel(kestrel => kestrel.Listen(System.Net.IPAddress.Loopback, appPort)); // not UseKestrel(port): it races the app starting Kestrel (dotnet/aspnetcore#67714)
         factory.StartServer();
         Client = new HttpClient { BaseAddress = new Uri(string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{appPort}")) };
         await WaitForActorHostingAsync();

@@ -91,7 +91,7 @@ public class QueryServiceHost(ReadDatabaseServer database) : IAsyncLifetime
             web.UseSetting("Logging:LogLevel:Default", "Warning");
             web.ConfigureLogging(logging => logging.ClearProviders());
         });
-        factory.UseKestrel(appPort);
+        factory.UseKestrel(kestrel => kestrel.Listen(System.Net.IPAddress.Loopback, appPort)); // not UseKestrel(port): it races the app starting Kestrel (dotnet/aspnetcore#67714)
         factory.StartServer();
         Client = new HttpClient { BaseAddress = new Uri(string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{appPort}")) };
         Publisher = new DaprClientBuilder()
