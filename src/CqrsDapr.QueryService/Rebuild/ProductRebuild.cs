@@ -144,8 +144,13 @@ internal sealed partial class ProductRebuild(
             var seconds = clock.Elapsed.TotalSeconds;
             var rate = progress.Events / Math.Max(seconds, 1e-3);
             LogSwitched(logger, generation, progress.Events, seconds, rate);
+            var previous = generations.Document.Retiring; // set by the switch just saved (and applied here)
             await Task.Delay(refresh * 2, time, stopping);
-            await RetireAsync(generation, stopping);
+            if (await RetireAsync(generation, stopping) && previous is { } retired && retired != generation)
+            {
+                var deleted = await stores.Generation(retired).DeleteAllAsync(stopping);
+                LogRetired(logger, retired, deleted);
+            }
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested)
         {
@@ -280,6 +285,9 @@ internal sealed partial class ProductRebuild(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Product views generation {Generation} is served: {Events} events in {Seconds:F1} s ({Rate:F0}/s)")]
     private static partial void LogSwitched(ILogger logger, int generation, long events, double seconds, double rate);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Product views generation {Generation} retired: {Deleted} documents deleted")]
+    private static partial void LogRetired(ILogger logger, int generation, long deleted);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Rebuild of product views generation {Generation} failed; the served generation is unchanged")]
     private static partial void LogFailed(ILogger logger, Exception exception, int generation);

@@ -157,6 +157,32 @@ internal sealed class DaprProductViewStore(DaprClient dapr, HttpClient sidecar, 
         return response.IsSuccessStatusCode;
     }
 
+    /// <summary>
+    /// Reads the first <see cref="ChunkSize"/> documents of this generation's view type and deletes them in one state
+    /// transaction, until none is left (always the first page: deleting shifts Dapr's offset pages).
+    /// </summary>
+    public async Task<long> DeleteAllAsync(CancellationToken cancellationToken)
+    {
+        var query = new JsonObject
+        {
+            ["filter"] = new JsonObject { ["EQ"] = new JsonObject { ["viewType"] = viewType } },
+            ["page"] = new JsonObject { ["limit"] = ChunkSize },
+        }.ToJsonString();
+        long deleted = 0;
+        while (true)
+        {
+            var page = await dapr.QueryStateAsync<ProductView>(DaprNames.ViewStore, query, JsonContent, cancellationToken);
+            var keys = page.Results.Select(r => r.Data).OfType<ProductView>().Select(v => KeyOf(v.Id)).ToList();
+            if (keys.Count == 0)
+            {
+                return deleted;
+            }
+
+            await dapr.ExecuteStateTransactionAsync(DaprNames.ViewStore, [.. keys.Select(k => new StateTransactionRequest(k, null, StateOperationType.Delete))], cancellationToken: cancellationToken);
+            deleted += keys.Count;
+        }
+    }
+
     public async Task<ProductPage> QueryAsync(ProductQuery query, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(query);

@@ -60,6 +60,9 @@ internal interface IProductViewStore
     /// </summary>
     Task<bool> TrySaveManyAsync(IReadOnlyList<(ProductView View, string? ETag)> views, CancellationToken cancellationToken);
 
+    /// <summary>Deletes every document of this generation (tombstones included): a retired generation's cleanup.</summary>
+    Task<long> DeleteAllAsync(CancellationToken cancellationToken);
+
     /// <summary>Live views (never tombstones) matching <paramref name="query"/>, in its order, one page.</summary>
     Task<ProductPage> QueryAsync(ProductQuery query, CancellationToken cancellationToken);
 }

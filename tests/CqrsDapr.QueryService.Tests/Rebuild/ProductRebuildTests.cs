@@ -52,6 +52,8 @@ public sealed class ProductRebuildTests(RebuildingQueryServiceHost host) : IClas
         Assert.Null(document.Retiring); // retired after the grace period
         Assert.Equal(document.Active, Generations.Active.Generation);
         Assert.Equal(liveHash, await HashAsync(Generations.Active, streams));
+        var retired = host.Services.GetRequiredService<IProductViewStores>().Generation(before.Generation);
+        Assert.Empty(await retired.GetManyAsync([.. streams.Select(st => Guid.Parse(st[0].AggregateId))], Ct)); // cleaned up
 
         // And the API serves the new generation: a deleted product stays 404, a live one answers its last version.
         var kept = streams.First(s => s[^1].EventType != "ProductDeleted");

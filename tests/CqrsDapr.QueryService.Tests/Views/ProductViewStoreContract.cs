@@ -285,4 +285,23 @@ public abstract class ProductViewStoreContract
         Assert.Equal(views.Count, found.Count);
         Assert.All(views, v => Assert.Equal(v, found[v.Id].View));
     }
+
+    [Fact]
+    public async Task Deleting_a_generation_removes_all_its_documents_and_nothing_of_another()
+    {
+        var category = ACategory();
+        var retired = StoreOf(7);
+        var kept = StoreOf(8);
+        var views = Enumerable.Range(0, 1_200).Select(i => AView(category, $"r{i}")).ToList(); // more than one query page
+        var tombstone = AView(category, "gone") with { Deleted = true, Version = 3 };
+        Assert.True(await retired.TrySaveManyAsync([.. views.Append(tombstone).Select(v => (v, (string?)null))], Ct));
+        var other = AView(category, "stays");
+        Assert.True(await kept.TrySaveAsync(other, null, Ct));
+
+        Assert.Equal(1_201, await retired.DeleteAllAsync(Ct));
+
+        Assert.Empty(await retired.GetManyAsync([.. views.Select(v => v.Id), tombstone.Id], Ct));
+        Assert.NotNull(await kept.GetAsync(other.Id, Ct));
+        Assert.Equal(0, await retired.DeleteAllAsync(Ct));
+    }
 }
