@@ -21,6 +21,8 @@ namespace CqrsDapr.QueryService.Tests.Infrastructure;
 /// </summary>
 public class QueryServiceHost(ReadDatabaseServer database) : IAsyncLifetime
 {
+    private protected ReadDatabaseServer Database => database;
+
     public const string ApiToken = "query-test-token";
 
     private Resources? resources;
@@ -52,6 +54,11 @@ public class QueryServiceHost(ReadDatabaseServer database) : IAsyncLifetime
     /// <summary>More app settings, for hosts that need them.</summary>
     protected virtual IReadOnlyDictionary<string, string> Settings { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
 
+    /// <summary>More resources for the sidecar (by default none beyond the two components).</summary>
+    protected virtual void AddResources(Resources resources)
+    {
+    }
+
     /// <summary>Extra environment for the sidecar process (e.g. the emulator's app registry for service invocation).</summary>
     protected virtual IDictionary<string, string> SidecarEnvironment { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
 
@@ -62,6 +69,7 @@ public class QueryServiceHost(ReadDatabaseServer database) : IAsyncLifetime
         resources = new Resources()
             .PostgresState(DaprNames.ViewStore, readDb)
             .RedisPubSub(DaprNames.PubSub, redis.ConnectionString, new Dictionary<string, string> { ["concurrency"] = "500", ["queueDepth"] = "500" }); // as components/pubsub.yaml
+        AddResources(resources);
 
         var appPort = FreePort.Next();
         sidecar = await Sidecar.StartAsync(new SidecarOptions
@@ -236,4 +244,30 @@ public sealed class ImpatientQueryServiceHost(ReadDatabaseServer server) : Query
     protected override TimeSpan MaxWait => TimeSpan.FromMilliseconds(300);
 
     protected override TimeSpan PollInterval => TimeSpan.FromMilliseconds(100);
+}
+
+/// <summary>
+/// The query service on a PostgreSQL server of its own (so a test can stop it) with the repository's
+/// <c>components/resiliency.yaml</c> in its sidecar, as deployed.
+/// </summary>
+public sealed class ResilientQueryServiceHost() : QueryServiceHost(OwnServer)
+{
+    private static ReadDatabaseServer OwnServer => new();
+
+    public PostgresServer ReadServer => Database.Postgres;
+
+    public override async ValueTask InitializeAsync()
+    {
+        await Database.InitializeAsync();
+        await base.InitializeAsync();
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        await base.DisposeAsync();
+        await Database.DisposeAsync();
+    }
+
+    protected override void AddResources(Resources resources) =>
+        resources.Add(File.ReadAllText(Path.Combine(RepositoryPaths.Root, "components", "resiliency.yaml")));
 }
