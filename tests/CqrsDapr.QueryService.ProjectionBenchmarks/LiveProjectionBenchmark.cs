@@ -23,7 +23,7 @@ namespace CqrsDapr.QueryService.ProjectionBenchmarks;
 // and 500).
 internal static class LiveProjectionBenchmark
 {
-    private sealed record Variant(string Name, bool Bulk, int Concurrency, int MaxMessages = 100);
+    private sealed record Variant(string Name, bool Bulk, int Concurrency, int MaxMessages = 100, int Rate = 0);
 
     private sealed record Result(Variant Variant, double PublishRate, double Rate, int Applied, int Behind, double P50, double P95, double P99);
 
@@ -40,6 +40,8 @@ internal static class LiveProjectionBenchmark
             new("single delivery, concurrency 10", false, 10),
             new("bulk 100 / 5 ms, concurrency 100", true, 100),
             new("bulk 500 / 5 ms, concurrency 500", true, 500, 500),
+            new("single, concurrency 10, at 1000/s", false, 10, Rate: 1000),
+            new("bulk 500 / 5 ms, at 1000/s", true, 500, 500, Rate: 1000),
         ];
         var results = new List<Result>();
         foreach (var variant in variants)
@@ -54,7 +56,8 @@ internal static class LiveProjectionBenchmark
             Console.WriteLine($"{r.Variant.Name,-36} | {r.Rate,19:F0} | {r.P50,6:F0} / {r.P95,6:F0} / {r.P99,6:F0}  | {r.Applied,7} | {r.Behind}");
         }
 
-        Console.WriteLine("target >= 5000 events/s; lag includes the time events waited behind the published backlog");
+        Console.WriteLine("target >= 5000 events/s. As fast as possible: events are published in bulk, shuffled, and the lag includes the time");
+        Console.WriteLine("they waited behind the backlog. At 1000/s: versions in order, published every 10 ms, so the lag is the projection's own.");
         return results.All(r => r.Behind == 0) ? 0 : 1;
     }
 
@@ -116,13 +119,24 @@ internal static class LiveProjectionBenchmark
 
         var ids = Enumerable.Range(0, products).Select(_ => Guid.NewGuid()).ToArray();
         var perProduct = events / products;
-        var envelopes = ids.SelectMany(id => Enumerable.Range(1, perProduct).Select(v => (id, v))).ToArray();
-        new Random(42).Shuffle(envelopes);
+        var envelopes = variant.Rate > 0
+            ? Enumerable.Range(1, perProduct).SelectMany(v => ids.Select(id => (id, v))).ToArray() // a fixed arrival rate, in order
+            : ids.SelectMany(id => Enumerable.Range(1, perProduct).Select(v => (id, v))).ToArray();
+        if (variant.Rate == 0)
+        {
+            new Random(42).Shuffle(envelopes);
+        }
 
         using var publisher = new DaprClientBuilder().UseGrpcEndpoint(sidecar.GrpcEndpoint).UseHttpEndpoint(sidecar.HttpEndpoint).Build();
+        using var tick = variant.Rate > 0 ? new PeriodicTimer(TimeSpan.FromMilliseconds(10)) : null;
         var clock = Stopwatch.StartNew();
-        foreach (var chunk in envelopes.Chunk(500))
+        foreach (var chunk in envelopes.Chunk(variant.Rate > 0 ? Math.Max(1, variant.Rate / 100) : 500))
         {
+            if (tick is not null)
+            {
+                await tick.WaitForNextTickAsync();
+            }
+
             var now = DateTimeOffset.UtcNow;
             var batch = chunk.Select(e => Envelope(e.id, e.v, now)).ToList();
             var response = await publisher.BulkPublishEventAsync(DaprNames.PubSub, Topics.Products, batch);

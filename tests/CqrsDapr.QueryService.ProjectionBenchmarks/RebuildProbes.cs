@@ -97,6 +97,8 @@ internal sealed class RebuildProbes
 
         public Task<ProductPage> QueryAsync(ProductQuery query, CancellationToken cancellationToken) => inner.QueryAsync(query, cancellationToken);
 
+        public Task<long> DeleteAllAsync(CancellationToken cancellationToken) => inner.DeleteAllAsync(cancellationToken);
+
         public async Task<IReadOnlyDictionary<Guid, StoredView>> GetManyAsync(IReadOnlyCollection<Guid> ids, CancellationToken cancellationToken)
         {
             var started = Stopwatch.GetTimestamp();
