@@ -17,13 +17,17 @@ public sealed record ReceivedRequest(string Method, string Target, string Body, 
 }
 
 /// <summary>
-/// A tiny real Kestrel app standing in for query-service or command-service: records every request and answers
-/// with its own name. A path ending in <c>/status/{code}</c> answers that status with an empty body.
+/// A tiny real Kestrel app standing in for query-service or command-service: records every request the gateway
+/// forwarded and answers with its own name. A path ending in <c>/status/{code}</c> answers that status with an empty
+/// body. Requests without the gateway's <c>X-Forwarded-For</c> are not the gateway's: on a shared machine another
+/// process may still probe a port this fake took over (seen: a Dapr client polling <c>/v1.0/healthz/outbound</c> of a
+/// sidecar that had gone); they are answered 404 and counted in <see cref="Stray"/>, not recorded.
 /// </summary>
 public sealed class FakeService : IAsyncDisposable
 {
     private readonly WebApplication app;
     private readonly ConcurrentQueue<ReceivedRequest> received = new();
+    private int stray;
 
     private FakeService(string name, WebApplication app, int port)
     {
@@ -37,6 +41,8 @@ public sealed class FakeService : IAsyncDisposable
     public Uri Address { get; }
 
     public IReadOnlyList<ReceivedRequest> Received => [.. received];
+
+    public int Stray => stray;
 
     public static async Task<FakeService> StartAsync(string name)
     {
@@ -56,6 +62,13 @@ public sealed class FakeService : IAsyncDisposable
         using var reader = new StreamReader(context.Request.Body);
         var body = await reader.ReadToEndAsync(context.RequestAborted);
         var headers = context.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase);
+        if (!headers.ContainsKey("X-Forwarded-For"))
+        {
+            Interlocked.Increment(ref stray);
+            context.Response.StatusCode = StatusCodes.Status404NotFound;
+            return;
+        }
+
         var target = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? context.Request.Path + context.Request.QueryString;
         received.Enqueue(new ReceivedRequest(context.Request.Method, target, body, headers));
 
