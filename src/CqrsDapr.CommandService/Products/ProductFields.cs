@@ -12,8 +12,12 @@ namespace CqrsDapr.CommandService.Products;
 /// </summary>
 internal static partial class ProductFields
 {
-    /// <summary>Largest price amount the database column (numeric(18,4)) holds.</summary>
-    public const decimal MaxPriceAmount = 99_999_999_999_999.9999m;
+    /// <summary>
+    /// Largest price amount: 15 significant digits. Events reach the query side through Dapr bulk subscribe, where
+    /// daprd re-encodes JSON numbers as float64, exact only up to 15 significant digits; the column (numeric(18,4))
+    /// would hold more.
+    /// </summary>
+    public const decimal MaxPriceAmount = 99_999_999_999.9999m;
 
     public const int ReasonMaxLength = 200;
 

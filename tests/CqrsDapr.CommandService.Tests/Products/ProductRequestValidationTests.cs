@@ -70,6 +70,7 @@ public sealed class ProductRequestValidationTests
     [InlineData("price", """{"amount": "10", "currency": "EUR"}""", "price.amount")]
     [InlineData("price", """{"amount": 1.00001, "currency": "EUR"}""", "price.amount")]
     [InlineData("price", """{"amount": 1e20, "currency": "EUR"}""", "price.amount")]
+    [InlineData("price", """{"amount": 100000000000, "currency": "EUR"}""", "price.amount")]
     [InlineData("price", """{"currency": "EUR"}""", "price.amount")]
     [InlineData("price", """{"amount": 1, "currency": "EURO"}""", "price.currency")]
     [InlineData("price", """{"amount": 1, "currency": "ABC"}""", "price.currency")]

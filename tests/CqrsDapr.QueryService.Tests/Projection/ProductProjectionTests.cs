@@ -103,6 +103,19 @@ public sealed class ProductProjectionTests(QueryServiceHost host) : IClassFixtur
     }
 
     [Fact]
+    public async Task The_largest_price_the_write_side_accepts_reaches_the_view_exactly_through_bulk_delivery()
+    {
+        // Bulk delivery re-encodes numbers as float64, as daprd does: 15 significant digits (the write side's limit)
+        // survive; 9,999,999,999,999.9999 would arrive as 10,000,000,000,000.
+        var id = Guid.NewGuid();
+        await host.PublishAsync(Created(id, price: 99_999_999_999.9999m));
+
+        var view = await host.ViewAtVersionAsync(id, 1, Patience);
+
+        Assert.Equal(99_999_999_999.9999m, view?.Price.Amount);
+    }
+
+    [Fact]
     public async Task The_products_topic_is_bulk_subscribed_with_its_dead_letter_topic()
     {
         using var subscriptions = JsonDocument.Parse(await host.Client.GetStringAsync(new Uri("/dapr/subscribe", UriKind.Relative), TestContext.Current.CancellationToken));
