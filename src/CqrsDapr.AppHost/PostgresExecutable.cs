@@ -53,20 +53,41 @@ internal static class PostgresExecutable
             return;
         }
 
-        Directory.CreateDirectory(dataDirectory);
-        await ServerBinaries.ChownToPostgresUserAsync(dataDirectory, cancellationToken);
+        // Built beside the data directory and moved into place when complete: a failed first start leaves no
+        // half-made data directory for the next start to trust.
+        var building = dataDirectory + ".initializing";
+        if (Directory.Exists(building))
+        {
+            Directory.Delete(building, recursive: true);
+        }
+
+        Directory.CreateDirectory(building);
+        await ServerBinaries.ChownToPostgresUserAsync(building, cancellationToken);
         await ServerBinaries.RunAsPostgresUserAsync(
             Path.Combine(binDirectory, "initdb"),
-            ["-D", dataDirectory, "-U", ServerBinaries.PostgresUser, "--auth=trust", "--encoding=UTF8", "--locale=C", "--no-instructions"],
+            ["-D", building, "-U", ServerBinaries.PostgresUser, "--auth=trust", "--encoding=UTF8", "--locale=C", "--no-instructions"],
             standardInput: null,
             cancellationToken);
 
         // The application database, created in single-user mode: no server (or port) is needed yet.
         await ServerBinaries.RunAsPostgresUserAsync(
             Path.Combine(binDirectory, "postgres"),
-            ["--single", "-D", dataDirectory, "-c", "unix_socket_directories=", "postgres"],
+            ["--single", "-D", building, "-c", "unix_socket_directories=", "postgres"],
             standardInput: $"CREATE DATABASE {database};\n",
             cancellationToken);
+
+        if (Directory.Exists(dataDirectory))
+        {
+            if (Directory.EnumerateFileSystemEntries(dataDirectory).Any())
+            {
+                throw new InvalidOperationException(
+                    $"{dataDirectory} is not empty and not a PostgreSQL data directory (no PG_VERSION): move or delete it.");
+            }
+
+            Directory.Delete(dataDirectory);
+        }
+
+        Directory.Move(building, dataDirectory);
     }
 
     private sealed class PostgresHealthCheck(PostgresServerResource server) : IHealthCheck
