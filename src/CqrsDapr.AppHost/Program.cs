@@ -1,0 +1,56 @@
+using CqrsDapr.AppHost;
+using Microsoft.Extensions.Configuration;
+
+// The whole system on one machine, without Docker: `dotnet run --project src/CqrsDapr.AppHost`.
+// Settings (command line, environment or appsettings): CqrsDapr:DataDirectory (default .cqrsdapr/data in the
+// repository), CqrsDapr:Ports:{writedb,readdb,redis,gateway} (gateway 8080; the others, and 0, are allocated).
+var builder = DistributedApplication.CreateBuilder(args);
+var repositoryRoot = Path.GetFullPath(Path.Combine(builder.AppHostDirectory, "..", ".."));
+var dataRoot = Path.GetFullPath(builder.Configuration["CqrsDapr:DataDirectory"] ?? Path.Combine(repositoryRoot, ".cqrsdapr", "data"));
+var components = Path.Combine(repositoryRoot, "components");
+int? Port(string name, int? fallback = null) =>
+    builder.Configuration.GetValue<int?>($"CqrsDapr:Ports:{name}") is { } port ? (port == 0 ? null : port) : fallback;
+
+// Separate servers for the write and the read database, as in production.
+var writeDb = builder.AddPostgresExecutable("writedb", "cqrsdapr_write", dataRoot, Port("writedb"));
+var readDb = builder.AddPostgresExecutable("readdb", "cqrsdapr_read", dataRoot, Port("readdb"));
+var redis = builder.AddRedisExecutable("redis", dataRoot, Port("redis"));
+
+// The write database's schema, applied before the command service serves (the Helm chart's migration job).
+var migrations = builder.AddProject<Projects.CqrsDapr_CommandService>("migrations", options => options.ExcludeLaunchProfile = true)
+    .WithArgs("migrate")
+    .WithEnvironment("ConnectionStrings__writedb", writeDb.Resource.NpgsqlConnectionString)
+    .WaitFor(writeDb);
+
+var commandService = builder.AddProject<Projects.CqrsDapr_CommandService>("command-service", options => options.ExcludeLaunchProfile = true)
+    .WithHttpEndpoint()
+    .WithHttpHealthCheck("/health")
+    .WithEnvironment("ConnectionStrings__writedb", writeDb.Resource.NpgsqlConnectionString)
+    .WaitForCompletion(migrations);
+
+var queryService = builder.AddProject<Projects.CqrsDapr_QueryService>("query-service", options => options.ExcludeLaunchProfile = true)
+    .WithHttpEndpoint()
+    .WithHttpHealthCheck("/health");
+
+// The sidecars read components/ with these secrets (secretstores.local.env), as daprd would.
+foreach (var app in new[] { commandService, queryService })
+{
+    app.AddDaprSidecar(components)
+        .WithEnvironment("REDIS_HOST", redis.HostAndPort())
+        .WithEnvironment("WRITEDB_DAPR_CONNECTION", writeDb.Resource.DaprConnectionString)
+        .WithEnvironment("READDB_DAPR_CONNECTION", readDb.Resource.DaprConnectionString)
+        .WaitFor(redis)
+        .WaitFor(writeDb)
+        .WaitFor(readDb);
+}
+
+builder.AddProject<Projects.CqrsDapr_Gateway>("gateway", options => options.ExcludeLaunchProfile = true)
+    .WithHttpEndpoint(port: Port("gateway", 8080))
+    .WithHttpHealthCheck("/health")
+    .WithExternalHttpEndpoints()
+    .WithReference(commandService)
+    .WithReference(queryService)
+    .WaitFor(commandService)
+    .WaitFor(queryService);
+
+await builder.Build().RunAsync();

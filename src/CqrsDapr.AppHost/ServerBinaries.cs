@@ -1,0 +1,93 @@
+using System.Diagnostics;
+using System.Globalization;
+
+namespace CqrsDapr.AppHost;
+
+/// <summary>Finds the PostgreSQL and Redis server binaries and runs set-up commands as the PostgreSQL user.</summary>
+internal static class ServerBinaries
+{
+    public const string InstallHint = "apt-get install -y --no-upgrade postgresql redis-server";
+
+    /// <summary>The PostgreSQL service account: the servers run as it when the AppHost runs as root.</summary>
+    public const string PostgresUser = "postgres";
+
+    /// <summary>PostgreSQL refuses to run as root: then its commands run through <c>runuser -u postgres</c>.</summary>
+    public static bool IsRoot { get; } = Environment.UserName == "root";
+
+    /// <summary>The newest <c>/usr/lib/postgresql/*/bin</c> (Debian layout), or the folder of <c>postgres</c> on PATH.</summary>
+    public static string PostgresBinDirectory()
+    {
+        static bool HasServer(string directory) =>
+            File.Exists(Path.Combine(directory, "postgres")) && File.Exists(Path.Combine(directory, "initdb"));
+
+        const string debianRoot = "/usr/lib/postgresql";
+        var candidates = Directory.Exists(debianRoot)
+            ? Directory.EnumerateDirectories(debianRoot)
+                .OrderByDescending(version => int.TryParse(Path.GetFileName(version), CultureInfo.InvariantCulture, out var v) ? v : -1)
+                .Select(version => Path.Combine(version, "bin"))
+            : [];
+        return candidates.Append(FindOnPath("postgres") is { } onPath ? Path.GetDirectoryName(onPath)! : "")
+            .FirstOrDefault(directory => directory.Length > 0 && HasServer(directory))
+            ?? throw new InvalidOperationException(
+                "PostgreSQL server binaries (postgres, initdb) were not found in /usr/lib/postgresql/*/bin or on PATH. " +
+                $"Install them: {InstallHint}");
+    }
+
+    public static string RedisServer() => FindOnPath("redis-server") ?? throw new InvalidOperationException(
+        $"redis-server was not found on PATH. Install it: {InstallHint}");
+
+    /// <summary>The command line that runs <paramref name="executable"/> as the PostgreSQL user (as is, unless root).</summary>
+    public static (string Command, string[] Prefix) AsPostgresUser(string executable) =>
+        IsRoot ? ("runuser", ["-u", PostgresUser, "--", executable]) : (executable, []);
+
+    /// <summary>Runs a set-up command as the PostgreSQL user; throws with its output when it fails.</summary>
+    public static async Task RunAsPostgresUserAsync(
+        string executable, IEnumerable<string> arguments, string? standardInput, CancellationToken cancellationToken)
+    {
+        var (command, prefix) = AsPostgresUser(executable);
+        var startInfo = new ProcessStartInfo(command)
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = Path.GetTempPath(),
+        };
+        foreach (var argument in prefix.Concat(arguments))
+        {
+            startInfo.ArgumentList.Add(argument);
+        }
+
+        using var process = Process.Start(startInfo)!;
+        var output = process.StandardOutput.ReadToEndAsync(cancellationToken);
+        var errors = process.StandardError.ReadToEndAsync(cancellationToken);
+        await process.StandardInput.WriteAsync(standardInput);
+        process.StandardInput.Close();
+        await process.WaitForExitAsync(cancellationToken);
+        if (process.ExitCode != 0)
+        {
+            throw new InvalidOperationException(
+                $"{Path.GetFileName(executable)} failed with exit code {process.ExitCode}: {await errors}{await output}");
+        }
+    }
+
+    public static async Task ChownToPostgresUserAsync(string directory, CancellationToken cancellationToken)
+    {
+        if (!IsRoot)
+        {
+            return;
+        }
+
+        using var process = Process.Start(new ProcessStartInfo("chown", ["-R", $"{PostgresUser}:{PostgresUser}", directory]))!;
+        await process.WaitForExitAsync(cancellationToken);
+        if (process.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"chown of {directory} to {PostgresUser} failed with exit code {process.ExitCode}.");
+        }
+    }
+
+    private static string? FindOnPath(string name) =>
+        (Environment.GetEnvironmentVariable("PATH") ?? "")
+            .Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
+            .Select(directory => Path.Combine(directory, name))
+            .FirstOrDefault(File.Exists);
+}
