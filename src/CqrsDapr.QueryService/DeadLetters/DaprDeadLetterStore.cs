@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using CqrsDapr.Contracts;
-using Dapr;
+using CqrsDapr.QueryService.Views;
 using Dapr.Client;
 
 namespace CqrsDapr.QueryService.DeadLetters;
@@ -13,22 +13,12 @@ namespace CqrsDapr.QueryService.DeadLetters;
 /// </summary>
 internal sealed class DaprDeadLetterStore(DaprClient dapr) : IDeadLetterStore
 {
-    private static readonly Dictionary<string, string> JsonContent = new() { ["contentType"] = "application/json" };
-    private static readonly StateOptions FirstWrite = new() { Concurrency = ConcurrencyMode.FirstWrite, Consistency = ConsistencyMode.Strong };
-
     public static string KeyOf(string id) => $"{DeadLetter.Type}|{id}";
 
     public async Task<bool> TryAddAsync(DeadLetter deadLetter, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(deadLetter);
-        try
-        {
-            return await dapr.TrySaveStateAsync(DaprNames.ViewStore, KeyOf(deadLetter.Id), deadLetter, string.Empty, FirstWrite, JsonContent, cancellationToken);
-        }
-        catch (DaprException ex) when (Views.DaprProductViewStore.IsInsertConflict(ex))
-        {
-            return false; // already stored by an earlier delivery
-        }
+        return await ViewStoreDocuments.TrySaveAsync(dapr, KeyOf(deadLetter.Id), deadLetter, etag: null, cancellationToken); // false: stored by an earlier delivery
     }
 
     public async Task<IReadOnlyList<DeadLetter>> ListAsync(int limit, CancellationToken cancellationToken)
@@ -39,7 +29,7 @@ internal sealed class DaprDeadLetterStore(DaprClient dapr) : IDeadLetterStore
             sort = new[] { new { key = "receivedAtKey", order = "ASC" } },
             page = new { limit },
         });
-        var response = await dapr.QueryStateAsync<DeadLetter>(DaprNames.ViewStore, query, JsonContent, cancellationToken);
+        var response = await dapr.QueryStateAsync<DeadLetter>(DaprNames.ViewStore, query, ViewStoreDocuments.Json, cancellationToken);
         return [.. response.Results.Select(r => r.Data).OfType<DeadLetter>()];
     }
 

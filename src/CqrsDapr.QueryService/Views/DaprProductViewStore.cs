@@ -20,15 +20,12 @@ namespace CqrsDapr.QueryService.Views;
 /// </remarks>
 internal sealed class DaprProductViewStore(DaprClient dapr, HttpClient sidecar, int generation = 1) : IProductViewStore
 {
-    private static readonly Dictionary<string, string> JsonContent = new() { ["contentType"] = "application/json" };
     private const int MaxBatch = 202;
 
     /// <summary>Views per bulk request: about 0.5 MB of JSON, far below the 4 MB message limits.</summary>
     private const int ChunkSize = 500;
 
     private const int ChunksInFlight = 4;
-    private static readonly StateOptions FirstWrite = new() { Concurrency = ConcurrencyMode.FirstWrite, Consistency = ConsistencyMode.Strong };
-
     private static readonly Uri SaveUri = new($"v1.0/state/{DaprNames.ViewStore}", UriKind.Relative);
 
     private readonly string viewType = ProductView.TypeIn(generation);
@@ -39,7 +36,7 @@ internal sealed class DaprProductViewStore(DaprClient dapr, HttpClient sidecar, 
 
     public async Task<StoredView?> GetAsync(Guid id, CancellationToken cancellationToken)
     {
-        var (view, etag) = await dapr.GetStateAndETagAsync<ProductView?>(DaprNames.ViewStore, KeyOf(id), metadata: JsonContent, cancellationToken: cancellationToken);
+        var (view, etag) = await dapr.GetStateAndETagAsync<ProductView?>(DaprNames.ViewStore, KeyOf(id), metadata: ViewStoreDocuments.Json, cancellationToken: cancellationToken);
         return view is null || string.IsNullOrEmpty(etag) ? null : new StoredView(view, etag);
     }
 
@@ -48,11 +45,7 @@ internal sealed class DaprProductViewStore(DaprClient dapr, HttpClient sidecar, 
         ArgumentNullException.ThrowIfNull(view);
         try
         {
-            return await dapr.TrySaveStateAsync(DaprNames.ViewStore, KeyOf(view.Id), view with { ViewType = viewType }, etag ?? string.Empty, FirstWrite, JsonContent, cancellationToken);
-        }
-        catch (DaprException ex) when (IsInsertConflict(ex))
-        {
-            return false; // an etag mismatch, or an insert-only save that found the key already there
+            return await ViewStoreDocuments.TrySaveAsync(dapr, KeyOf(view.Id), view with { ViewType = viewType }, etag, cancellationToken);
         }
         catch (DaprException) when (etag is null)
         {
@@ -84,7 +77,7 @@ internal sealed class DaprProductViewStore(DaprClient dapr, HttpClient sidecar, 
     private async Task<IReadOnlyList<StoredView>> GetChunkAsync(Guid[] ids, CancellationToken cancellationToken)
     {
         var keys = ids.Select(KeyOf).ToList();
-        var items = await dapr.GetBulkStateAsync<ProductView?>(DaprNames.ViewStore, keys, parallelism: null, JsonContent, cancellationToken);
+        var items = await dapr.GetBulkStateAsync<ProductView?>(DaprNames.ViewStore, keys, parallelism: null, ViewStoreDocuments.Json, cancellationToken);
         return [.. items.Where(i => i.Value is not null && !string.IsNullOrEmpty(i.ETag)).Select(i => new StoredView(i.Value!, i.ETag))];
     }
 
@@ -171,7 +164,7 @@ internal sealed class DaprProductViewStore(DaprClient dapr, HttpClient sidecar, 
         long deleted = 0;
         while (true)
         {
-            var page = await dapr.QueryStateAsync<ProductView>(DaprNames.ViewStore, query, JsonContent, cancellationToken);
+            var page = await dapr.QueryStateAsync<ProductView>(DaprNames.ViewStore, query, ViewStoreDocuments.Json, cancellationToken);
             var keys = page.Results.Select(r => r.Data).OfType<ProductView>().Select(v => KeyOf(v.Id)).ToList();
             if (keys.Count == 0)
             {
@@ -291,7 +284,7 @@ internal sealed class DaprProductViewStore(DaprClient dapr, HttpClient sidecar, 
             ["page"] = page,
         };
 
-        var response = await dapr.QueryStateAsync<ProductView>(DaprNames.ViewStore, request.ToJsonString(), JsonContent, cancellationToken);
+        var response = await dapr.QueryStateAsync<ProductView>(DaprNames.ViewStore, request.ToJsonString(), ViewStoreDocuments.Json, cancellationToken);
         return [.. response.Results.Select(r => r.Data).OfType<ProductView>()];
     }
 
@@ -329,15 +322,4 @@ internal sealed class DaprProductViewStore(DaprClient dapr, HttpClient sidecar, 
             return Descending ? -result : result;
         }
     }
-
-    /// <summary>
-    /// An insert-only save that found the key: most stores answer Aborted, but state.postgresql (v1 and v2) answers the
-    /// generic "no item was updated" as Internal (dapr-contract.md §3.3).
-    /// </summary>
-    internal static bool IsInsertConflict(DaprException ex) => ex.InnerException switch
-    {
-        Grpc.Core.RpcException { StatusCode: Grpc.Core.StatusCode.Aborted or Grpc.Core.StatusCode.FailedPrecondition } => true,
-        Grpc.Core.RpcException { StatusCode: Grpc.Core.StatusCode.Internal } error => error.Status.Detail.Contains("no item was updated", StringComparison.Ordinal),
-        _ => false,
-    };
 }

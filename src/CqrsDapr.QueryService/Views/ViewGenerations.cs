@@ -81,9 +81,6 @@ internal sealed class ViewGenerationOptions
 /// </summary>
 internal sealed class ViewGenerations(IProductViewStores stores, DaprClient dapr)
 {
-    private static readonly Dictionary<string, string> JsonContent = new() { ["contentType"] = "application/json" };
-    private static readonly StateOptions FirstWrite = new() { Concurrency = ConcurrencyMode.FirstWrite, Consistency = ConsistencyMode.Strong };
-
     private readonly TaskCompletionSource loaded = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile Snapshot current = new(new GenerationsDocument(), [stores.Generation(1)], stores.Generation(1));
 
@@ -105,22 +102,15 @@ internal sealed class ViewGenerations(IProductViewStores stores, DaprClient dapr
     /// <summary>Reads the stored document and its ETag; a missing document is generation 1 alone.</summary>
     public async Task<(GenerationsDocument Document, string? ETag)> ReadAsync(CancellationToken cancellationToken)
     {
-        var (document, etag) = await dapr.GetStateAndETagAsync<GenerationsDocument?>(DaprNames.ViewStore, GenerationsDocument.Key, metadata: JsonContent, cancellationToken: cancellationToken);
+        var (document, etag) = await dapr.GetStateAndETagAsync<GenerationsDocument?>(DaprNames.ViewStore, GenerationsDocument.Key, metadata: ViewStoreDocuments.Json, cancellationToken: cancellationToken);
         return document is null || string.IsNullOrEmpty(etag) ? (new GenerationsDocument(), null) : (document, etag);
     }
 
     /// <summary>Saves <paramref name="document"/> if the stored one still has <paramref name="etag"/> (null: none stored yet).</summary>
-    public async Task<bool> TrySaveAsync(GenerationsDocument document, string? etag, CancellationToken cancellationToken)
+    public Task<bool> TrySaveAsync(GenerationsDocument document, string? etag, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(document);
-        try
-        {
-            return await dapr.TrySaveStateAsync(DaprNames.ViewStore, GenerationsDocument.Key, document, etag ?? string.Empty, FirstWrite, JsonContent, cancellationToken);
-        }
-        catch (DaprException ex) when (DaprProductViewStore.IsInsertConflict(ex))
-        {
-            return false;
-        }
+        return ViewStoreDocuments.TrySaveAsync(dapr, GenerationsDocument.Key, document, etag, cancellationToken);
     }
 
     public async Task RefreshAsync(CancellationToken cancellationToken)
