@@ -5,12 +5,14 @@ namespace CqrsDapr.AppHost;
 /// <summary>
 /// A Dapr sidecar for a project: the project's emulator (<c>dotnet CqrsDapr.DaprEmulator.dll</c>, daprd's flags) on
 /// ports Aspire allocates, reading <c>components/</c>. The app finds it through <c>DAPR_HTTP_ENDPOINT</c> and
-/// <c>DAPR_GRPC_ENDPOINT</c> (and the matching ports) and starts once its components are loaded.
+/// <c>DAPR_GRPC_ENDPOINT</c> (and the matching ports) and starts once its components are loaded. The sidecars of one
+/// AppHost share an app registry (service invocation's name resolution) in its data directory, so two AppHosts on
+/// one machine never call each other's apps: what a Dapr namespace is to daprd.
 /// </summary>
 internal static class DaprSidecar
 {
     public static IResourceBuilder<ExecutableResource> AddDaprSidecar(
-        this IResourceBuilder<ProjectResource> app, string componentsPath)
+        this IResourceBuilder<ProjectResource> app, string componentsPath, string appRegistry)
     {
         var appId = app.Resource.Name;
         var sidecar = app.ApplicationBuilder.AddExecutable($"{appId}-dapr", "dotnet", Path.GetDirectoryName(componentsPath)!)
@@ -26,7 +28,8 @@ internal static class DaprSidecar
             "--app-port", app.GetEndpoint("http").Property(EndpointProperty.Port),
             "--dapr-http-port", http.Property(EndpointProperty.TargetPort),
             "--dapr-grpc-port", grpc.Property(EndpointProperty.TargetPort),
-            "--resources-path", componentsPath);
+            "--resources-path", componentsPath)
+            .WithEnvironment("CQRSDAPR_EMULATOR_REGISTRY", appRegistry);
 
         app.WithEnvironment("DAPR_HTTP_ENDPOINT", http)
             .WithEnvironment("DAPR_GRPC_ENDPOINT", grpc)

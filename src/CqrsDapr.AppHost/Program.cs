@@ -35,7 +35,7 @@ var queryService = builder.AddProject<Projects.CqrsDapr_QueryService>("query-ser
 // The sidecars read components/ with these secrets (secretstores.local.env), as daprd would.
 foreach (var app in new[] { commandService, queryService })
 {
-    app.AddDaprSidecar(components)
+    app.AddDaprSidecar(components, Path.Combine(dataRoot, "dapr-apps"))
         .WithEnvironment("REDIS_HOST", redis.HostAndPort())
         .WithEnvironment("WRITEDB_DAPR_CONNECTION", writeDb.Resource.DaprConnectionString)
         .WithEnvironment("READDB_DAPR_CONNECTION", readDb.Resource.DaprConnectionString)
