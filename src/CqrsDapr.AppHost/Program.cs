@@ -3,7 +3,8 @@ using Microsoft.Extensions.Configuration;
 
 // The whole system on one machine, without Docker: `dotnet run --project src/CqrsDapr.AppHost`.
 // Settings (command line, environment or appsettings): CqrsDapr:DataDirectory (default .cqrsdapr/data in the
-// repository), CqrsDapr:Ports:{writedb,readdb,redis,gateway} (gateway 8080; the others, and 0, are allocated).
+// repository), CqrsDapr:Ports:{writedb,readdb,redis,gateway} (gateway 8080; the others, and 0, are allocated),
+// CqrsDapr:Gateway:RateLimitPermits (the gateway's requests per client address per minute).
 var builder = DistributedApplication.CreateBuilder(args);
 var repositoryRoot = Path.GetFullPath(Path.Combine(builder.AppHostDirectory, "..", ".."));
 var dataRoot = Path.GetFullPath(builder.Configuration["CqrsDapr:DataDirectory"] ?? Path.Combine(repositoryRoot, ".cqrsdapr", "data"));
@@ -44,7 +45,7 @@ foreach (var app in new[] { commandService, queryService })
         .WaitFor(readDb);
 }
 
-builder.AddProject<Projects.CqrsDapr_Gateway>("gateway", options => options.ExcludeLaunchProfile = true)
+var gateway = builder.AddProject<Projects.CqrsDapr_Gateway>("gateway", options => options.ExcludeLaunchProfile = true)
     .WithHttpEndpoint(port: Port("gateway", 8080))
     .WithHttpHealthCheck("/health")
     .WithExternalHttpEndpoints()
@@ -52,5 +53,11 @@ builder.AddProject<Projects.CqrsDapr_Gateway>("gateway", options => options.Excl
     .WithReference(queryService)
     .WaitFor(commandService)
     .WaitFor(queryService);
+
+// Requests per client address per window (the gateway's default is 1000 per minute); load and fault tests raise it.
+if (builder.Configuration["CqrsDapr:Gateway:RateLimitPermits"] is { } permits)
+{
+    gateway.WithEnvironment("Gateway__RateLimit__PermitLimit", permits);
+}
 
 await builder.Build().RunAsync();
