@@ -66,6 +66,7 @@ public static class ServiceDefaultsExtensions
             .WithTracing(tracing => tracing
                 .AddSource(builder.Environment.ApplicationName)
                 .AddSource("CqrsDapr.*")
+                .AddSource("Grpc.Net.Client") // the Dapr SDK's gRPC calls: the parent of their HTTP spans
                 .AddAspNetCoreInstrumentation(options =>
                     // Probes would drown the traces that matter.
                     options.Filter = context =>

@@ -120,9 +120,11 @@ internal static class ProjectionModule
     /// </summary>
     private static async Task<Ok<BulkSubscribeAppResponse>> HandleProductEventsAsync(HttpRequest request, ProductProjection projection, CancellationToken ct)
     {
+        var started = DateTimeOffset.UtcNow;
         using var body = await JsonDocument.ParseAsync(request.Body, cancellationToken: ct);
         var statuses = new List<BulkSubscribeAppResponseEntry>();
         var readable = new List<(string EntryId, EventEnvelope Envelope)>();
+        var traced = new List<(System.Diagnostics.ActivityContext Parent, EventEnvelope Envelope)>();
         if (body.RootElement.TryGetProperty("entries", out var entries) && entries.ValueKind == JsonValueKind.Array)
         {
             foreach (var entry in entries.EnumerateArray())
@@ -131,6 +133,7 @@ internal static class ProjectionModule
                 if (ReadEnvelope(entry, out var envelope, out var problem))
                 {
                     readable.Add((entryId, envelope));
+                    traced.Add((ProjectionTracing.ParentOf(entry), envelope));
                 }
                 else
                 {
@@ -149,6 +152,8 @@ internal static class ProjectionModule
         {
             outcomes = [.. readable.Select(_ => ProjectionOutcome.Retry)]; // the sidecar or the store is unavailable
         }
+
+        ProjectionTracing.RecordBatch(Topics.Products, traced, outcomes, started);
 
         for (var i = 0; i < readable.Count; i++)
         {

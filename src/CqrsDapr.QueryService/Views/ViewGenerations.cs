@@ -149,6 +149,8 @@ internal sealed partial class GenerationRefresher(
         {
             try
             {
+                // A poll every second: as traces they would bury the requests that matter.
+                using var untraced = OpenTelemetry.SuppressInstrumentationScope.Begin();
                 await generations.RefreshAsync(stoppingToken);
             }
             catch (Exception ex) when (ex is DaprException or HttpRequestException or Grpc.Core.RpcException)
