@@ -5,61 +5,119 @@ using System.Text.Json;
 namespace CqrsDapr.EndToEnd.Tests;
 
 /// <summary>A product's life through the gateway: every service, sidecar, database and the broker take part.</summary>
-public sealed class ProductLifecycleTests(SystemFixture system) : IClassFixture<SystemFixture>
+[Collection(WholeSystem.Name)]
+public sealed class ProductLifecycleTests(SystemFixture system)
 {
-    private const string ConsistencyToken = "X-Consistency-Token";
+    private static readonly TimeSpan ReadTimeout = TimeSpan.FromSeconds(30);
+    private HttpClient Gateway => system.Gateway;
 
     [Fact]
-    public async Task Created_product_is_read_listed_deleted_and_then_not_found()
+    public async Task A_product_is_created_changed_adjusted_listed_and_deleted_and_each_read_sees_its_write()
     {
         var cancellationToken = TestContext.Current.CancellationToken;
-        var sku = $"e2e-{Guid.NewGuid():N}"[..20];
+        var category = $"lifecycle-{Guid.NewGuid():N}"[..24];
 
-        using var created = await system.Gateway.PostAsJsonAsync("/api/products", new
+        var (id, createToken) = await CreateAsync(category, "Desk lamp", 39.90m, stock: 12, cancellationToken);
+        var created = await ReadAsync(id, createToken, cancellationToken);
+        Assert.Equal(1, created.GetProperty("version").GetInt64());
+        Assert.Equal("Desk lamp", created.GetProperty("name").GetString());
+        Assert.Equal(39.90m, created.GetProperty("price").GetProperty("amount").GetDecimal());
+        Assert.Equal("EUR", created.GetProperty("price").GetProperty("currency").GetString());
+        Assert.Equal(12, created.GetProperty("stock").GetInt32());
+
+        using var patched = await Gateway.SendAsync(HttpMethod.Patch, $"/api/products/{id}",
+            """{"name":"Desk lamp XL","price":{"amount":34.50,"currency":"EUR"}}""", contentType: "application/merge-patch+json",
+            headers: new Dictionary<string, string> { ["If-Match"] = "\"1\"" }, cancellationToken: cancellationToken);
+        Assert.Equal(HttpStatusCode.OK, patched.StatusCode);
+        var changed = await ReadAsync(id, Token(patched), cancellationToken);
+        Assert.Equal(2, changed.GetProperty("version").GetInt64());
+        Assert.Equal("Desk lamp XL", changed.GetProperty("name").GetString());
+        Assert.Equal(34.50m, changed.GetProperty("price").GetProperty("amount").GetDecimal());
+        Assert.Equal("Warm light", changed.GetProperty("description").GetString()); // a merge patch keeps what it does not name
+
+        using var adjusted = await Gateway.SendAsync(HttpMethod.Post, $"/api/products/{id}/stock-adjustments",
+            """{"delta":-5,"reason":"sold"}""", cancellationToken: cancellationToken);
+        Assert.Equal(HttpStatusCode.OK, adjusted.StatusCode);
+        var afterSale = await ReadAsync(id, Token(adjusted), cancellationToken);
+        Assert.Equal(3, afterSale.GetProperty("version").GetInt64());
+        Assert.Equal(7, afterSale.GetProperty("stock").GetInt32());
+
+        // Three more in the category, to filter, sort and page through the list.
+        foreach (var (name, price) in new[] { ("Floor lamp", 120m), ("Bulb", 4.99m), ("Lantern", 55m) })
         {
-            sku,
-            name = "Desk lamp",
-            description = "Warm light",
-            category = "lighting",
-            price = new { amount = 39.90m, currency = "EUR" },
-            stock = 12,
-        }, cancellationToken);
-        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
-        var createToken = Assert.Single(created.Headers.GetValues(ConsistencyToken));
-        var id = (await created.Content.ReadFromJsonAsync<JsonElement>(cancellationToken)).GetProperty("id").GetString();
+            var (otherId, otherToken) = await CreateAsync(category, name, price, stock: 1, cancellationToken);
+            await ReadAsync(otherId, otherToken, cancellationToken);
+        }
 
-        using var read = await SendAsync(HttpMethod.Get, $"/api/products/{id}", createToken, cancellationToken);
-        Assert.Equal(HttpStatusCode.OK, read.StatusCode);
-        var product = await read.Content.ReadFromJsonAsync<JsonElement>(cancellationToken);
-        Assert.Equal(sku.ToUpperInvariant(), product.GetProperty("sku").GetString());
+        var filtered = await Gateway.GetFromJsonAsync<JsonElement>(
+            $"/api/products?category={category}&minPrice=5&maxPrice=100&sort=-price", cancellationToken);
+        Assert.Equal(["Lantern", "Desk lamp XL"], Names(filtered)); // Floor lamp (120) and Bulb (4.99) are outside the range
+        var firstPage = await Gateway.GetFromJsonAsync<JsonElement>($"/api/products?category={category}&sort=price&pageSize=3", cancellationToken);
+        Assert.Equal(["Bulb", "Desk lamp XL", "Lantern"], Names(firstPage));
+        var next = firstPage.GetProperty("nextPageToken").GetString()!;
+        var lastPage = await Gateway.GetFromJsonAsync<JsonElement>(
+            $"/api/products?category={category}&sort=price&pageSize=3&pageToken={Uri.EscapeDataString(next)}", cancellationToken);
+        Assert.Equal(["Floor lamp"], Names(lastPage));
+        Assert.False(lastPage.TryGetProperty("nextPageToken", out var none) && none.ValueKind != JsonValueKind.Null);
+        var byName = await Gateway.GetFromJsonAsync<JsonElement>($"/api/products?category={category}&sort=name", cancellationToken);
+        Assert.Equal(["Bulb", "Desk lamp XL", "Floor lamp", "Lantern"], Names(byName));
 
-        var list = await system.Gateway.GetFromJsonAsync<JsonElement>("/api/products?category=lighting&pageSize=100", cancellationToken);
-        Assert.Contains(list.GetProperty("items").EnumerateArray(), item => item.GetProperty("id").GetString() == id);
-
-        using var deleted = await SendAsync(HttpMethod.Delete, $"/api/products/{id}", token: null, cancellationToken);
+        using var deleted = await Gateway.SendAsync(HttpMethod.Delete, $"/api/products/{id}", cancellationToken: cancellationToken);
         Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
-        var deleteToken = Assert.Single(deleted.Headers.GetValues(ConsistencyToken));
-
-        using var gone = await SendAsync(HttpMethod.Get, $"/api/products/{id}", deleteToken, cancellationToken);
-        Assert.Equal(HttpStatusCode.NotFound, gone.StatusCode);
+        var (status, _) = await Gateway.ReadOwnWriteAsync(id, Token(deleted), DateTimeOffset.UtcNow + ReadTimeout, cancellationToken);
+        Assert.Equal(HttpStatusCode.NotFound, status);
+        var afterDelete = await Gateway.GetFromJsonAsync<JsonElement>($"/api/products?category={category}&sort=name", cancellationToken);
+        Assert.Equal(["Bulb", "Floor lamp", "Lantern"], Names(afterDelete));
     }
 
     [Fact]
-    public async Task Internal_paths_are_not_reachable_through_the_gateway()
+    public async Task A_read_with_the_token_of_a_write_sees_that_write_at_once_and_an_unchanged_version_answers_304()
     {
-        using var response = await system.Gateway.GetAsync("/internal/rebuilds/products", TestContext.Current.CancellationToken);
-
-        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
-    }
-
-    private async Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, string? token, CancellationToken cancellationToken)
-    {
-        using var request = new HttpRequestMessage(method, path);
-        if (token is not null)
+        var cancellationToken = TestContext.Current.CancellationToken;
+        for (var i = 0; i < 20; i++)
         {
-            request.Headers.Add(ConsistencyToken, token);
-        }
+            // No retries here: the query service itself waits until the view has the write.
+            var (id, token) = await CreateAsync("consistency", $"Item {i}", 10m + i, stock: i, cancellationToken);
+            using var read = await Gateway.SendAsync(HttpMethod.Get, $"/api/products/{id}", token: token, cancellationToken: cancellationToken);
+            Assert.Equal(HttpStatusCode.OK, read.StatusCode);
+            Assert.Equal("consistent", Assert.Single(read.Headers.GetValues("X-Consistency-Status")));
+            Assert.Equal($"Item {i}", (await read.Content.ReadFromJsonAsync<JsonElement>(cancellationToken)).GetProperty("name").GetString());
 
-        return await system.Gateway.SendAsync(request, cancellationToken);
+            using var unchanged = await Gateway.SendAsync(HttpMethod.Get, $"/api/products/{id}",
+                headers: new Dictionary<string, string> { ["If-None-Match"] = read.Headers.ETag!.Tag }, cancellationToken: cancellationToken);
+            Assert.Equal(HttpStatusCode.NotModified, unchanged.StatusCode);
+        }
     }
+
+    private async Task<(string Id, string Token)> CreateAsync(string category, string name, decimal price, int stock, CancellationToken cancellationToken)
+    {
+        var sku = $"E2E-{Guid.NewGuid():N}"[..20];
+        using var created = await Gateway.PostAsJsonAsync("/api/products", new
+        {
+            sku,
+            name,
+            description = "Warm light",
+            category,
+            price = new { amount = price, currency = "eur" },
+            stock,
+        }, cancellationToken);
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var body = await created.Content.ReadFromJsonAsync<JsonElement>(cancellationToken);
+        var id = body.GetProperty("id").GetString()!;
+        Assert.Equal($"/api/products/{id}", created.Headers.Location?.OriginalString);
+        Assert.Equal("\"1\"", created.Headers.ETag?.Tag);
+        return (id, Token(created));
+    }
+
+    private async Task<JsonElement> ReadAsync(string id, string token, CancellationToken cancellationToken)
+    {
+        var (status, body) = await Gateway.ReadOwnWriteAsync(id, token, DateTimeOffset.UtcNow + ReadTimeout, cancellationToken);
+        Assert.Equal(HttpStatusCode.OK, status);
+        return body;
+    }
+
+    private static string Token(HttpResponseMessage response) => Assert.Single(response.Headers.GetValues(ProductApi.ConsistencyToken));
+
+    private static string[] Names(JsonElement page) =>
+        page.GetProperty("items").EnumerateArray().Select(item => item.GetProperty("name").GetString()!).ToArray();
 }

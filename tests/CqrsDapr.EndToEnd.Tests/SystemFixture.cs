@@ -1,11 +1,19 @@
+using System.Diagnostics;
+using System.Globalization;
 using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
+using CqrsDapr.EndToEnd.Tests.Telemetry;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Npgsql;
 
 namespace CqrsDapr.EndToEnd.Tests;
 
 /// <summary>
-/// The whole system, started once for the test class through the real AppHost: its own data directory (fresh
-/// databases) and ports Aspire allocates, the gateway included. Disposing stops every process it started.
+/// The whole system, started once for the test collection through the real AppHost: its own data directory (fresh
+/// databases) and ports Aspire allocates, the gateway included. Tests may crash and restart its processes
+/// (<see cref="KillAsync"/>, <see cref="StartAsync"/>). Disposing stops every process it started.
 /// </summary>
 public sealed class SystemFixture : IAsyncLifetime
 {
@@ -16,15 +24,95 @@ public sealed class SystemFixture : IAsyncLifetime
     /// <summary>A client of the gateway: the system's only public entrance.</summary>
     public HttpClient Gateway { get; private set; } = null!;
 
+    /// <summary>Where every service sends its spans (OTLP/HTTP), in place of the dashboard.</summary>
+    public TraceCollector Traces { get; private set; } = null!;
+
+    /// <summary>The write database (the source of truth), for reconciliation against the views.</summary>
+    public string WriteDatabase { get; private set; } = null!;
+
+    private DistributedApplication App => app ?? throw new InvalidOperationException("The system is not started.");
+
     public async ValueTask InitializeAsync()
     {
         using var timeout = new CancellationTokenSource(StartTimeout);
+        Traces = await TraceCollector.StartAsync();
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.CqrsDapr_AppHost>(
-            [$"--CqrsDapr:DataDirectory={dataDirectory}", "--CqrsDapr:Ports:gateway=0"], timeout.Token);
+            [$"--CqrsDapr:DataDirectory={dataDirectory}", "--CqrsDapr:Ports:gateway=0",
+             "--CqrsDapr:Gateway:RateLimitPermits=1000000"], timeout.Token); // the fault tests' clients write as fast as they can
+        foreach (var project in builder.Resources.OfType<ProjectResource>())
+        {
+            // Added after Aspire's own OTLP settings (the dashboard's address), so these win.
+            project.Annotations.Add(new EnvironmentCallbackAnnotation(environment =>
+            {
+                environment["OTEL_EXPORTER_OTLP_ENDPOINT"] = Traces.Endpoint.ToString();
+                environment["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf";
+            }));
+        }
+
+        builder.Services.AddLogging(logging => logging
+            .AddFilter("System.Net.Http.HttpClient", LogLevel.Warning) // a line per request of the tests' clients
+            .AddFilter("Microsoft.Extensions.Diagnostics.HealthChecks", LogLevel.None)); // expected while processes start or are down
         app = await builder.BuildAsync(timeout.Token);
         await app.StartAsync(timeout.Token);
         await app.ResourceNotifications.WaitForResourceHealthyAsync("gateway", timeout.Token);
         Gateway = app.CreateHttpClient("gateway");
+
+        var writeDb = app.GetEndpoint("writedb", "tcp");
+        WriteDatabase = new NpgsqlConnectionStringBuilder
+        {
+            Host = writeDb.Host,
+            Port = writeDb.Port,
+            Username = "postgres",
+            Database = "cqrsdapr_write",
+            Pooling = false,
+        }.ConnectionString;
+    }
+
+    /// <summary>
+    /// Crashes resources the hard way: SIGKILL to each process and its children (a sidecar, a PostgreSQL server and
+    /// its backends), no shutdown code runs. Returns once Aspire sees them gone.
+    /// </summary>
+    public async Task KillAsync(params string[] resources)
+    {
+        foreach (var resource in resources)
+        {
+            var pid = ProcessId(resource);
+            using var process = Process.GetProcessById(pid);
+            process.Kill(entireProcessTree: true);
+        }
+
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        foreach (var resource in resources)
+        {
+            await App.ResourceNotifications.WaitForResourceAsync(
+                resource, e => e.Snapshot.State?.Text is "Exited" or "Finished" or "FailedToStart", timeout.Token);
+        }
+    }
+
+    /// <summary>Starts stopped resources again (Aspire's start command) and waits until each is healthy.</summary>
+    public async Task StartAsync(params string[] resources)
+    {
+        using var timeout = new CancellationTokenSource(StartTimeout);
+        foreach (var resource in resources)
+        {
+            var result = await App.ResourceCommands.ExecuteCommandAsync(resource, KnownResourceCommands.StartCommand, timeout.Token);
+            Assert.True(result.Success, $"{resource} did not start: {result.Message}");
+        }
+
+        foreach (var resource in resources)
+        {
+            await App.ResourceNotifications.WaitForResourceHealthyAsync(resource, timeout.Token);
+        }
+    }
+
+    private int ProcessId(string resource)
+    {
+        Assert.True(App.ResourceNotifications.TryGetCurrentState(resource, out var state), $"{resource} is unknown.");
+        var pid = state.Snapshot.Properties.FirstOrDefault(p => p.Name is "executable.pid" or "project.pid")?.Value;
+        return Convert.ToInt32(pid, CultureInfo.InvariantCulture) is var id and > 0
+            ? id
+            : throw new InvalidOperationException($"{resource} has no process id; properties: " +
+                string.Join(", ", state.Snapshot.Properties.Select(p => $"{p.Name}={p.Value}")));
     }
 
     public async ValueTask DisposeAsync()
@@ -36,9 +124,21 @@ public sealed class SystemFixture : IAsyncLifetime
             await app.DisposeAsync();
         }
 
+        if (Traces is not null)
+        {
+            await Traces.DisposeAsync();
+        }
+
         if (Directory.Exists(dataDirectory))
         {
             Directory.Delete(dataDirectory, recursive: true);
         }
     }
+}
+
+/// <summary>One system for every end-to-end test class; the classes run one after another (faults would disturb the others).</summary>
+[CollectionDefinition(Name)]
+public sealed class WholeSystem : ICollectionFixture<SystemFixture>
+{
+    public const string Name = "system";
 }

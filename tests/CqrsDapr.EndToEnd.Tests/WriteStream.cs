@@ -1,0 +1,151 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+
+namespace CqrsDapr.EndToEnd.Tests;
+
+/// <summary>
+/// Clients writing through the gateway while a test breaks things: each writer creates a product, changes its price,
+/// and deletes every fifth one, over and over. Remembers the last write the system accepted (a 2xx) for each product;
+/// anything else (a 502 while the command service is down, a dropped connection) is only counted: the client cannot
+/// know whether it happened, so only the write database can say.
+/// </summary>
+internal sealed class WriteStream : IAsyncDisposable
+{
+    private readonly HttpClient gateway;
+    private readonly CancellationTokenSource stop = new();
+    private readonly Task[] writers;
+    private int failed;
+
+    private WriteStream(HttpClient gateway, int writers)
+    {
+        this.gateway = gateway;
+        this.writers = Enumerable.Range(0, writers).Select(_ => Task.Run(WriteAsync)).ToArray();
+    }
+
+    /// <summary>The last accepted write per product.</summary>
+    public ConcurrentDictionary<string, AcceptedWrite> Accepted { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Writes answered with anything but a 2xx, or not answered.</summary>
+    public int Failed => Volatile.Read(ref failed);
+
+    public int AcceptedCount => Accepted.Count;
+
+    public static WriteStream Start(HttpClient gateway, int writers = 4) => new(gateway, writers);
+
+    /// <summary>Waits until at least <paramref name="count"/> more products have an accepted write.</summary>
+    public async Task WaitForMoreAsync(int count, TimeSpan timeout)
+    {
+        var target = Accepted.Count + count;
+        using var deadline = new CancellationTokenSource(timeout);
+        while (Accepted.Count < target)
+        {
+            await Task.Delay(20, deadline.Token);
+        }
+    }
+
+    public async Task StopAsync()
+    {
+        await stop.CancelAsync();
+        await Task.WhenAll(writers);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!stop.IsCancellationRequested)
+        {
+            await StopAsync();
+        }
+
+        stop.Dispose();
+    }
+
+    private async Task WriteAsync()
+    {
+        var cancellationToken = stop.Token;
+        var round = 0;
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                var id = await CreateAsync(cancellationToken);
+                if (id is null)
+                {
+                    continue;
+                }
+
+                if (await SendAsync(HttpMethod.Patch, $"/api/products/{id}", """{"price":{"amount":12.5,"currency":"EUR"}}""", id, cancellationToken)
+                    && ++round % 5 == 0)
+                {
+                    await SendAsync(HttpMethod.Delete, $"/api/products/{id}", body: null, id, cancellationToken);
+                }
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+        }
+    }
+
+    private async Task<string?> CreateAsync(CancellationToken cancellationToken)
+    {
+        var sku = $"F-{Guid.NewGuid():N}"[..24];
+        var body = $$"""{"sku":"{{sku}}","name":"Fault lamp","category":"faults","price":{"amount":10,"currency":"EUR"},"stock":5}""";
+        var (ok, id) = await SendForIdAsync(HttpMethod.Post, "/api/products", body, "application/json", cancellationToken);
+        return ok ? id : null;
+    }
+
+    private async Task<bool> SendAsync(HttpMethod method, string path, string? body, string id, CancellationToken cancellationToken)
+    {
+        var (ok, _) = await SendForIdAsync(method, path, body, "application/merge-patch+json", cancellationToken, id);
+        return ok;
+    }
+
+    private async Task<(bool Ok, string? Id)> SendForIdAsync(
+        HttpMethod method, string path, string? body, string contentType, CancellationToken cancellationToken, string? knownId = null)
+    {
+        try
+        {
+            using var request = new HttpRequestMessage(method, path);
+            if (body is not null)
+            {
+                request.Content = new StringContent(body, System.Text.Encoding.UTF8, contentType);
+            }
+
+            using var response = await gateway.SendAsync(request, cancellationToken);
+            if (!response.IsSuccessStatusCode)
+            {
+                Interlocked.Increment(ref failed);
+                await Task.Delay(20, cancellationToken); // a down service answers at once: do not spin
+                return (false, null);
+            }
+
+            var token = response.Headers.GetValues(ProductApi.ConsistencyToken).Single();
+            var id = knownId;
+            long version;
+            if (response.StatusCode == HttpStatusCode.NoContent)
+            {
+                version = long.Parse(response.Headers.ETag!.Tag.Trim('"'), System.Globalization.CultureInfo.InvariantCulture);
+            }
+            else
+            {
+                var accepted = await response.Content.ReadFromJsonAsync<JsonElement>(cancellationToken);
+                id = accepted.GetProperty("id").GetString()!;
+                version = accepted.GetProperty("version").GetInt64();
+            }
+
+            Accepted[id!] = new AcceptedWrite(id!, version, method == HttpMethod.Delete, token);
+            return (true, id);
+        }
+        catch (HttpRequestException)
+        {
+            Interlocked.Increment(ref failed);
+            await Task.Delay(20, cancellationToken);
+            return (false, null);
+        }
+    }
+}
+
+/// <summary>A write the system answered with a 2xx: the product's version after it, and its consistency token.</summary>
+internal sealed record AcceptedWrite(string Id, long Version, bool Deleted, string Token);
