@@ -1,4 +1,6 @@
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore.Migrations;
 
 namespace CqrsDapr.CommandService.Persistence;
 
@@ -15,6 +17,9 @@ internal static partial class WriteDatabaseMigrations
         var factory = services.GetRequiredService<IDbContextFactory<WriteDbContext>>();
         var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(WriteDatabaseMigrations).FullName!);
         await using var db = await factory.CreateDbContextAsync(cancellationToken);
+        // On a new database there is no history table yet, and reading it (here, and in MigrateAsync) fails, which
+        // EF Core logs as an error on every first deployment: create the (empty) table first.
+        await db.GetService<IHistoryRepository>().CreateIfNotExistsAsync(cancellationToken);
         var pending = (await db.Database.GetPendingMigrationsAsync(cancellationToken)).ToList();
         LogPending(logger, pending.Count, pending); // the formatter lists an enumerable comma-separated
 

@@ -1,6 +1,9 @@
 using CqrsDapr.CommandService.Outbox;
+using CqrsDapr.CommandService.Persistence;
 using CqrsDapr.CommandService.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Npgsql;
 
 namespace CqrsDapr.CommandService.Tests.Persistence;
@@ -20,6 +23,24 @@ public sealed class MigrationTests(WriteDatabaseServer server)
         var tables = await db.Database.SqlQueryRaw<string>(
             "SELECT table_name AS \"Value\" FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1").ToListAsync(Ct);
         Assert.Equal(["__ef_migrations_history", "idempotency_records", "outbox", "products"], tables);
+    }
+
+    [Fact]
+    public async Task The_migrate_command_on_an_empty_database_applies_every_migration_without_logging_an_error()
+    {
+        var connectionString = await server.NewEmptyDatabaseAsync();
+        var logs = new CollectedLogs();
+        await using var services = new ServiceCollection()
+            .AddLogging(logging => logging.AddProvider(logs))
+            .AddDbContextFactory<WriteDbContext>(options => PersistenceModule.Configure(options, connectionString))
+            .BuildServiceProvider();
+
+        await WriteDatabaseMigrations.ApplyAsync(services, Ct);
+
+        var errors = logs.Lines.Where(line => line.StartsWith("Error", StringComparison.Ordinal)).ToList();
+        Assert.True(errors.Count == 0, string.Join(Environment.NewLine, errors)); // a first deployment is not an incident
+        await using var db = WriteDatabaseServer.CreateContext(connectionString);
+        Assert.Empty(await db.Database.GetPendingMigrationsAsync(Ct));
     }
 
     [Fact]
