@@ -31,6 +31,7 @@ var commandService = builder.AddProject<Projects.CqrsDapr_CommandService>("comma
 
 var queryService = builder.AddProject<Projects.CqrsDapr_QueryService>("query-service", options => options.ExcludeLaunchProfile = true)
     .WithHttpEndpoint()
+    .WithEnvironment("Projection__Subscriptions", "Declarative") // components/subscriptions.yaml routes the topics
     .WithHttpHealthCheck("/health");
 
 // The sidecars read components/ with these secrets (secretstores.local.env), as daprd would.

@@ -18,7 +18,7 @@ public sealed class ComponentsTests
     {
         Assert.NotEmpty(All);
         Assert.All(All, c => Assert.Contains(Kind(c.Document), Kinds));
-        Assert.All(All, c => Assert.Equal("dapr.io/v1alpha1", Scalar(c.Document, "apiVersion")));
+        Assert.All(All, c => Assert.Equal(Kind(c.Document) == "Subscription" ? "dapr.io/v2alpha1" : "dapr.io/v1alpha1", Scalar(c.Document, "apiVersion")));
     }
 
     [Fact]

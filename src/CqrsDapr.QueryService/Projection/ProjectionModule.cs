@@ -21,6 +21,13 @@ namespace CqrsDapr.QueryService.Projection;
 /// per request to <see cref="ProductsRoute"/>. Both routes exist either way; only the chosen one is subscribed.
 /// Bulk subscribe fills a batch only up to the pub/sub component's <c>concurrency</c> (daprd 1.16), so
 /// <c>components/pubsub.yaml</c> raises it to the batch size.
+/// <para>
+/// Who declares the subscriptions: by default the app announces them on <c>GET /dapr/subscribe</c> (programmatic), so
+/// it works with any resources folder. With <c>Projection:Subscriptions</c> = <c>Declarative</c> it announces none and
+/// the <c>Subscription</c> resources in <c>components/subscriptions.yaml</c> (the Helm chart's CRDs) govern: operators
+/// see and change them without a build. Both declare the same routes, dead-letter topic and batch settings (a test
+/// compares them); the AppHost and <c>dapr.yaml</c> run declaratively.
+/// </para>
 /// </remarks>
 internal static class ProjectionModule
 {
@@ -47,6 +54,7 @@ internal static class ProjectionModule
     {
         ArgumentNullException.ThrowIfNull(configuration);
         var bulk = configuration.GetSection("Projection:BulkSubscribe");
+        var announce = !string.Equals(configuration["Projection:Subscriptions"], "Declarative", StringComparison.OrdinalIgnoreCase);
         var topic = new TopicOptions
         {
             PubsubName = DaprNames.PubSub,
@@ -55,7 +63,7 @@ internal static class ProjectionModule
         };
         var single = app.MapPost(ProductsRoute, HandleProductEventAsync).ExcludeFromDescription();
         var batched = app.MapPost(ProductsBulkRoute, HandleProductEventsAsync).ExcludeFromDescription();
-        if (bulk.GetValue("Enabled", true))
+        if (announce && bulk.GetValue("Enabled", true))
         {
             batched.WithTopic(topic).WithBulkSubscribe(new BulkSubscribeTopicOptions
             {
@@ -64,14 +72,16 @@ internal static class ProjectionModule
                 MaxAwaitDurationMs = bulk.GetValue("MaxAwaitDurationMs", 5),
             });
         }
-        else
+        else if (announce)
         {
             single.WithTopic(topic);
         }
 
-        app.MapPost(ProductsDeadLetterRoute, HandleProductDeadLetterAsync)
-            .WithTopic(DaprNames.PubSub, Topics.DeadLetterOf(Topics.Products))
-            .ExcludeFromDescription();
+        var deadLetters = app.MapPost(ProductsDeadLetterRoute, HandleProductDeadLetterAsync).ExcludeFromDescription();
+        if (announce)
+        {
+            deadLetters.WithTopic(DaprNames.PubSub, Topics.DeadLetterOf(Topics.Products));
+        }
 
         app.MapGet(DeadLettersRoute, async (IDeadLetterStore store, int? limit, CancellationToken ct) =>
                 TypedResults.Ok(await store.ListAsync(Math.Clamp(limit ?? 100, 1, 1000), ct)))

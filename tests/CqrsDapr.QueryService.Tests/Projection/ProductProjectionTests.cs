@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text;
@@ -6,6 +7,7 @@ using CqrsDapr.Contracts;
 using CqrsDapr.QueryService.Products;
 using CqrsDapr.QueryService.Projection;
 using CqrsDapr.QueryService.Tests.Infrastructure;
+using CqrsDapr.TestSupport;
 using Microsoft.Extensions.DependencyInjection;
 using static CqrsDapr.QueryService.Tests.Infrastructure.ProductEvents;
 
@@ -126,6 +128,42 @@ public sealed class ProductProjectionTests(QueryServiceHost host) : IClassFixtur
         Assert.True(products.GetProperty("bulkSubscribe").GetProperty("enabled").GetBoolean());
         Assert.Equal(500, products.GetProperty("bulkSubscribe").GetProperty("maxMessagesCount").GetInt32());
     }
+
+    [Fact]
+    public async Task The_subscription_resources_in_components_declare_what_the_app_announces()
+    {
+        using var announced = JsonDocument.Parse(await host.Client.GetStringAsync(new Uri("/dapr/subscribe", UriKind.Relative), TestContext.Current.CancellationToken));
+        var yaml = new YamlDotNet.RepresentationModel.YamlStream();
+        using (var reader = new StreamReader(Path.Combine(RepositoryPaths.Root, "components", "subscriptions.yaml")))
+        {
+            yaml.Load(reader);
+        }
+
+        var declared = yaml.Documents.Select(d => (YamlDotNet.RepresentationModel.YamlMappingNode)d.RootNode).ToList();
+        Assert.Equal(announced.RootElement.GetArrayLength(), declared.Count);
+        foreach (var resource in declared)
+        {
+            Assert.Equal("Subscription", Yaml(resource, "kind"));
+            Assert.Equal([DaprNames.QueryService], ((YamlDotNet.RepresentationModel.YamlSequenceNode)resource["scopes"]).Children.Select(c => c.ToString()));
+            var spec = (YamlDotNet.RepresentationModel.YamlMappingNode)resource["spec"];
+            var app = announced.RootElement.EnumerateArray().Single(s => s.GetProperty("topic").GetString() == Yaml(spec, "topic"));
+            Assert.Equal(app.GetProperty("pubsubName").GetString(), Yaml(spec, "pubsubname"));
+            Assert.Equal("/" + app.GetProperty("route").GetString(), Yaml(spec["routes"], "default"));
+            Assert.Equal(app.TryGetProperty("deadLetterTopic", out var deadLetter) ? deadLetter.GetString() : null, Yaml(spec, "deadLetterTopic"));
+            var bulk = app.TryGetProperty("bulkSubscribe", out var b) ? b : default;
+            Assert.Equal(bulk.ValueKind == JsonValueKind.Object, Yaml(spec.Children.TryGetValue(new YamlDotNet.RepresentationModel.YamlScalarNode("bulkSubscribe"), out var bs) ? bs : null, "enabled") == "true");
+            if (bulk.ValueKind == JsonValueKind.Object)
+            {
+                Assert.Equal(bulk.GetProperty("maxMessagesCount").GetInt32().ToString(CultureInfo.InvariantCulture), Yaml(bs, "maxMessagesCount"));
+                Assert.Equal(bulk.GetProperty("maxAwaitDurationMs").GetInt32().ToString(CultureInfo.InvariantCulture), Yaml(bs, "maxAwaitDurationMs"));
+            }
+        }
+    }
+
+    private static string? Yaml(YamlDotNet.RepresentationModel.YamlNode? node, string key) =>
+        node is YamlDotNet.RepresentationModel.YamlMappingNode map && map.Children.TryGetValue(new YamlDotNet.RepresentationModel.YamlScalarNode(key), out var value)
+            ? (value as YamlDotNet.RepresentationModel.YamlScalarNode)?.Value
+            : null;
 
     [Fact]
     public async Task A_bulk_delivery_is_answered_per_entry_and_its_readable_events_are_applied()
