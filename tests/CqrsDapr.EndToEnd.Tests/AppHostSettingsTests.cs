@@ -1,12 +1,14 @@
+using System.Globalization;
 using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
 using Microsoft.Extensions.Logging.Abstractions;
+using Npgsql;
 
 namespace CqrsDapr.EndToEnd.Tests;
 
 /// <summary>
-/// AppHost settings that reach a resource's environment, read from the AppHost's application model: nothing is started.
+/// How the AppHost configures its resources (arguments, environment), read from its application model: nothing is started.
 /// </summary>
 public sealed class AppHostSettingsTests
 {
@@ -28,7 +30,25 @@ public sealed class AppHostSettingsTests
         Assert.False(environment.ContainsKey(GatewayRateLimit));
     }
 
-    private static async Task<Dictionary<string, string>> GatewayEnvironmentAsync(params string[] settings)
+    [Theory]
+    [InlineData("writedb")]
+    [InlineData("readdb")]
+    public async Task Database_servers_take_more_connections_than_a_service_pool_and_its_neighbours_open(string server)
+    {
+        var configuration = await ConfigurationAsync(server, []);
+
+        // One Npgsql pool at its default size (the command service's), plus the relay's LISTEN connection, a sidecar's
+        // state-store pool, health checks and an operator's psql: PostgreSQL's own default (100) refused them.
+        var setting = Assert.Single(configuration.Arguments, argument => argument.Value.StartsWith("max_connections=", StringComparison.Ordinal));
+        var maxConnections = int.Parse(setting.Value["max_connections=".Length..], CultureInfo.InvariantCulture);
+        Assert.True(maxConnections >= new NpgsqlConnectionStringBuilder().MaxPoolSize + 20, $"max_connections={maxConnections}");
+    }
+
+    private static async Task<Dictionary<string, string>> GatewayEnvironmentAsync(params string[] settings) =>
+        (await ConfigurationAsync("gateway", settings)).EnvironmentVariables.ToDictionary();
+
+    /// <summary>A resource's arguments and environment as the AppHost would start it with these settings.</summary>
+    private static async Task<IExecutionConfigurationResult> ConfigurationAsync(string resourceName, string[] settings)
     {
         var cancellationToken = TestContext.Current.CancellationToken;
         var dataDirectory = Path.Combine(Path.GetTempPath(), "cqrsdapr-e2e", Guid.NewGuid().ToString("N")); // the model makes redis/ in it
@@ -36,13 +56,13 @@ public sealed class AppHostSettingsTests
         {
             await using var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.CqrsDapr_AppHost>(
                 [$"--CqrsDapr:DataDirectory={dataDirectory}", "--CqrsDapr:Ports:gateway=0", .. settings], cancellationToken);
-            var gateway = builder.Resources.OfType<ProjectResource>().Single(resource => resource.Name == "gateway");
+            var resource = builder.Resources.Single(resource => resource.Name == resourceName);
 
             // Publish mode: values that refer to endpoints stay expressions, so nothing waits for allocated ports.
-            var configuration = await ExecutionConfigurationBuilder.Create(gateway)
+            return await ExecutionConfigurationBuilder.Create(resource)
+                .WithArgumentsConfig()
                 .WithEnvironmentVariablesConfig()
                 .BuildAsync(new DistributedApplicationExecutionContext(DistributedApplicationOperation.Publish), NullLogger.Instance, cancellationToken);
-            return configuration.EnvironmentVariables.ToDictionary();
         }
         finally
         {
