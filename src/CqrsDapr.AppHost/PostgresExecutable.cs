@@ -10,6 +10,13 @@ namespace CqrsDapr.AppHost;
 /// </summary>
 internal static class PostgresExecutable
 {
+    /// <summary>
+    /// PostgreSQL's default (100) is what one Npgsql pool may open by itself (Maximum Pool Size 100, the command
+    /// service's setting), before the relay's LISTEN connection, the sidecar's state-store pool, health checks and a
+    /// psql session: under load the server refused the command service ("53300: too many clients already", a 500).
+    /// </summary>
+    internal const int MaxConnections = 200;
+
     public static IResourceBuilder<PostgresServerResource> AddPostgresExecutable(
         this IDistributedApplicationBuilder builder, string name, string database, string dataRoot, int? port)
     {
@@ -42,6 +49,8 @@ internal static class PostgresExecutable
                 context.Args.Add("listen_addresses=localhost");
                 context.Args.Add("-c");
                 context.Args.Add("unix_socket_directories="); // TCP only: no socket folder to own.
+                context.Args.Add("-c");
+                context.Args.Add($"max_connections={MaxConnections}");
             })
             .WithHealthCheck(healthCheck);
     }

@@ -1,10 +1,11 @@
+using System.Globalization;
 using CqrsDapr.AppHost;
 using Microsoft.Extensions.Configuration;
 
 // The whole system on one machine, without Docker: `dotnet run --project src/CqrsDapr.AppHost`.
 // Settings (command line, environment or appsettings): CqrsDapr:DataDirectory (default .cqrsdapr/data in the
 // repository), CqrsDapr:Ports:{writedb,readdb,redis,gateway} (gateway 8080; the others, and 0, are allocated),
-// CqrsDapr:Gateway:RateLimitPermits (the gateway's requests per client address per minute).
+// CqrsDapr:Gateway:RateLimitPermits (the gateway's requests per client address and window; its own default unless set).
 var builder = DistributedApplication.CreateBuilder(args);
 var repositoryRoot = Path.GetFullPath(Path.Combine(builder.AppHostDirectory, "..", ".."));
 var dataRoot = Path.GetFullPath(builder.Configuration["CqrsDapr:DataDirectory"] ?? Path.Combine(repositoryRoot, ".cqrsdapr", "data"));
@@ -55,10 +56,10 @@ var gateway = builder.AddProject<Projects.CqrsDapr_Gateway>("gateway", options =
     .WaitFor(commandService)
     .WaitFor(queryService);
 
-// Requests per client address per window (the gateway's default is 1000 per minute); load and fault tests raise it.
-if (builder.Configuration["CqrsDapr:Gateway:RateLimitPermits"] is { } permits)
+// A load test or benchmark sends everything from one address: the gateway's per-client limit would answer it 429.
+if (builder.Configuration.GetValue<int?>("CqrsDapr:Gateway:RateLimitPermits") is { } rateLimitPermits)
 {
-    gateway.WithEnvironment("Gateway__RateLimit__PermitLimit", permits);
+    gateway.WithEnvironment("Gateway__RateLimit__PermitLimit", rateLimitPermits.ToString(CultureInfo.InvariantCulture));
 }
 
 await builder.Build().RunAsync();

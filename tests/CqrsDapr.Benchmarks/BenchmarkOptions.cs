@@ -1,0 +1,118 @@
+using System.Globalization;
+
+namespace CqrsDapr.Benchmarks;
+
+/// <summary>The command line: what to drive, how hard and for how long. <c>--quick</c> changes the defaults only.</summary>
+internal sealed record BenchmarkOptions
+{
+    public const string Help = """
+        CqrsDapr system benchmark: drives a RUNNING system through its gateway only and prints figures against targets.
+        Start the system first, with the gateway's rate limit raised (README, "System benchmark"), then:
+          dotnet run -c Release --project tests/CqrsDapr.Benchmarks [-- options]
+
+        Options:
+          --url <url>              the gateway (default http://localhost:8080)
+          --quick                  a smoke run of a few seconds (shorter phases, fewer steps)
+          --rates <n,n,...>        create steps in creates/s, open loop (default 500,1000,2000,3000; quick 500,1000)
+          --step-seconds <s>       length of each create step (default 5; quick 1)
+          --warmup-seconds <s>     warm-up at the first step's rate, not measured (default 3; quick 1)
+          --lag-rate <n>           writes/s while measuring consistency lag (default 1000)
+          --lag-seconds <s>        length of the consistency-lag phase (default 10; quick 2)
+          --workers <n,n,...>      concurrent GET workers, closed loop, one run each (default 32,64; quick 32)
+          --get-seconds <s>        length of each GET run (default 5; quick 2)
+          --connections <n>        most connections to the gateway (default 1024)
+          --root-pid <pid>         the system's processes are this process's descendants (default: found from the
+                                   gateway's port, see below)
+          --apphost-pid <pid>      the system's processes are those of this AppHost (the descendants of the dcp it
+                                   started, which runs detached from it)
+          --help                   this text
+
+        Processes (memory, CPU, sidecar kind) are those of the system under test only: the process listening on the
+        gateway's port, then its nearest ancestor that is an orchestrator (Aspire's dcp, which owns the port itself
+        when it proxies the endpoint, or the Dapr CLI of `dapr run -f`), and every descendant of that. Other systems
+        on the machine are never counted. For a system started by hand, give the shell that started it: --root-pid $$.
+        """;
+
+    public Uri Gateway { get; init; } = new("http://localhost:8080");
+    public bool Quick { get; init; }
+    public IReadOnlyList<int> Rates { get; init; } = [500, 1000, 2000, 3000];
+    public double StepSeconds { get; init; } = 5;
+    public double WarmupSeconds { get; init; } = 3;
+    public int LagRate { get; init; } = 1000;
+    public double LagSeconds { get; init; } = 10;
+    public IReadOnlyList<int> Workers { get; init; } = [32, 64];
+    public double GetSeconds { get; init; } = 5;
+    public int Connections { get; init; } = 1024;
+    public int? RootPid { get; init; }
+    public int? AppHostPid { get; init; }
+
+    /// <summary>The options, or null with <paramref name="error"/> set (null too for --help, without an error).</summary>
+    public static BenchmarkOptions? Parse(string[] args, out string? error)
+    {
+        error = null;
+        var quick = args.Contains("--quick", StringComparer.Ordinal);
+        var options = quick
+            ? new BenchmarkOptions { Quick = true, Rates = [500, 1000], StepSeconds = 1, WarmupSeconds = 1, LagSeconds = 2, Workers = [32], GetSeconds = 2 }
+            : new BenchmarkOptions();
+        for (var i = 0; i < args.Length; i++)
+        {
+            var name = args[i];
+            if (name is "--quick")
+            {
+                continue;
+            }
+
+            if (name is "--help" or "-h")
+            {
+                return null;
+            }
+
+            if (i + 1 >= args.Length)
+            {
+                error = $"{name} needs a value (or is unknown).";
+                return null;
+            }
+
+            var value = args[++i];
+            try
+            {
+                options = name switch
+                {
+                    "--url" => options with { Gateway = new Uri(value, UriKind.Absolute) },
+                    "--rates" => options with { Rates = Positives(value) },
+                    "--step-seconds" => options with { StepSeconds = Positive(value) },
+                    "--warmup-seconds" => options with { WarmupSeconds = double.Parse(value, CultureInfo.InvariantCulture) },
+                    "--lag-rate" => options with { LagRate = (int)Positive(value) },
+                    "--lag-seconds" => options with { LagSeconds = Positive(value) },
+                    "--workers" => options with { Workers = Positives(value) },
+                    "--get-seconds" => options with { GetSeconds = Positive(value) },
+                    "--connections" => options with { Connections = (int)Positive(value) },
+                    "--root-pid" => options with { RootPid = (int)Positive(value) },
+                    "--apphost-pid" => options with { AppHostPid = (int)Positive(value) },
+                    _ => throw new FormatException("unknown option"),
+                };
+            }
+            catch (FormatException exception)
+            {
+                error = $"{name} {value}: {exception.Message}";
+                return null;
+            }
+        }
+
+        return options;
+    }
+
+    /// <summary>The settings as one line, for the report.</summary>
+    public string Describe() => string.Create(CultureInfo.InvariantCulture,
+        $"url {Gateway}, {(Quick ? "quick" : "full")}; creates {string.Join('/', Rates)}/s × {StepSeconds:0.#} s after {WarmupSeconds:0.#} s warm-up; " +
+        $"lag at {LagRate}/s × {LagSeconds:0.#} s; GET workers {string.Join('/', Workers)} × {GetSeconds:0.#} s; ≤ {Connections} connections");
+
+    private static double Positive(string value)
+    {
+        var number = double.Parse(value, CultureInfo.InvariantCulture);
+        return number > 0 ? number : throw new FormatException("must be positive");
+    }
+
+    private static int[] Positives(string value) =>
+        [.. value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(v => (int)Positive(v))];
+}

@@ -1,0 +1,43 @@
+using System.Globalization;
+
+namespace CqrsDapr.Benchmarks;
+
+/// <summary>4. Peak (VmHWM) and current (VmRSS) resident memory of each process of the system, read at the end.</summary>
+internal static class MemoryReport
+{
+    private const double ServiceLimitMb = 300;
+
+    /// <summary>Prints the table; returns the service (command, query, gateway) with the highest peak, if any was found.</summary>
+    public static (string Role, double Mb)? Print(SystemProcesses system)
+    {
+        Console.WriteLine();
+        Console.WriteLine($"4. Memory per process at the end (peak = VmHWM, the largest resident set since start); target: each service < {ServiceLimitMb:F0} MB.");
+        if (system.Processes.Count == 0)
+        {
+            Console.WriteLine("   no process of the system found");
+            return null;
+        }
+
+        Console.WriteLine($"   {"process",-34} {"pid",8} {"peak MB",8} {"now MB",8}");
+        (string Role, double Mb)? largest = null;
+        foreach (var process in system.Processes)
+        {
+            var (peakKb, currentKb) = SystemProcesses.Memory(process.Pid);
+            var (peak, current) = (peakKb / 1024.0, currentKb / 1024.0);
+            var note = process.IsService ? (peak < ServiceLimitMb ? "  met" : "  MISSED") : "";
+            if (process.Role.StartsWith("postgres", StringComparison.Ordinal))
+            {
+                var (children, privateKb) = SystemProcesses.PostgresChildren(process.Pid);
+                note = string.Create(CultureInfo.InvariantCulture, $"  postmaster; {children} children, {privateKb / 1024.0:F0} MB private (RssAnon) together");
+            }
+
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"   {process.Role,-34} {process.Pid,8} {peak,8:F0} {current,8:F0}{note}"));
+            if (process.IsService && (largest is null || peak > largest.Value.Mb))
+            {
+                largest = (process.Role, peak);
+            }
+        }
+
+        return largest;
+    }
+}

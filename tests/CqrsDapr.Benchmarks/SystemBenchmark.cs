@@ -1,0 +1,264 @@
+using System.Diagnostics;
+using System.Globalization;
+
+namespace CqrsDapr.Benchmarks;
+
+/// <summary>The phases of the benchmark, each printing its own figures. Only the public API, only through the gateway.</summary>
+internal sealed class SystemBenchmark(GatewayClient client, BenchmarkOptions options, SystemProcesses system)
+{
+    private const double SustainedShare = 0.95;
+    private const double SustainedP99Ms = 1000;
+    private readonly List<string> createdIds = [];
+
+    /// <summary>Highest create step that was sustained (see <see cref="CreateStepsAsync"/>), 0 if none.</summary>
+    public int SustainedCreates { get; private set; }
+
+    public Latencies Lag { get; private set; }
+
+    public int LagNeverVisible { get; private set; }
+
+    public double BestGetsPerSecond { get; private set; }
+
+    /// <summary>Creates at the first step's rate and reads them back with their tokens: JIT, pools and caches warm, nothing measured.</summary>
+    public async Task WarmUpAsync()
+    {
+        var rate = Math.Min(options.Rates[0], 500);
+        var count = (int)(rate * options.WarmupSeconds);
+        if (count == 0)
+        {
+            return;
+        }
+
+        var written = new (string? Id, string? Token)[count];
+        await OpenLoop.RunAsync(count, rate, async (i, _) =>
+        {
+            var (_, id, token) = await client.CreateAsync();
+            written[i] = (id, token);
+        });
+        await Parallel.ForEachAsync(written.Where(w => w.Id is not null).Take(500), new ParallelOptions { MaxDegreeOfParallelism = 16 },
+            async (w, _) => await client.GetAsync(client.Product(w.Id!), w.Token));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"warm-up: {count} creates at {rate}/s, {written.Count(w => w.Id is not null)} accepted, read back with their tokens"));
+    }
+
+    /// <summary>
+    /// 1. Creates at fixed arrival rates, one step after another. A step is sustained when every create was
+    /// accepted (2xx), the accepted rate reached 95% of the offered one and p99 stayed under a second (a queue that
+    /// grows all step long shows in p99). Steps after one that reached less than half its rate are skipped.
+    /// </summary>
+    public async Task CreateStepsAsync()
+    {
+        Console.WriteLine();
+        Console.WriteLine("1. Command throughput: POST /api/products (unique SKU each) at fixed arrival rates, open loop;");
+        Console.WriteLine("   latency from each request's intended send time (queueing in the client counts: no coordinated omission).");
+        Console.WriteLine($"   {"offered/s",9} {"sent",7} {"2xx/s",8} {"non-2xx",-22}{Latencies.Header}  sustained");
+        string? lastToken = null;
+        string? lastId = null;
+        foreach (var rate in options.Rates)
+        {
+            var count = (int)(rate * options.StepSeconds);
+            var latency = new long[count];
+            var status = new int[count];
+            var ids = new string?[count];
+            var tokens = new string?[count];
+            var cpu = CpuMeter.Start(system);
+            var (start, end) = await OpenLoop.RunAsync(count, rate, async (i, due) =>
+            {
+                var (code, id, token) = await client.CreateAsync();
+                latency[i] = Stopwatch.GetTimestamp() - due;
+                (status[i], ids[i], tokens[i]) = (code, id, token);
+            });
+            var cpuText = cpu.Describe();
+            var accepted = status.Count(s => s is >= 200 and <= 299);
+            var perSecond = accepted / Seconds(end - start);
+            var latencies = Latencies.Of(latency);
+            var sustained = accepted == count && perSecond >= SustainedShare * rate && latencies.P99 <= SustainedP99Ms;
+            if (sustained)
+            {
+                SustainedCreates = Math.Max(SustainedCreates, rate);
+            }
+
+            for (var i = 0; i < count; i++)
+            {
+                if (ids[i] is { } id)
+                {
+                    createdIds.Add(id);
+                    (lastId, lastToken) = (id, tokens[i]);
+                }
+            }
+
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"   {rate,9} {count,7} {perSecond,8:F0} {Failures(status),-22}{latencies}  {(sustained ? "yes" : "no")}"));
+            Console.WriteLine($"      {cpuText}");
+            if (perSecond < 0.5 * rate)
+            {
+                Console.WriteLine($"   higher steps skipped: this one reached less than half its rate ({string.Join(", ", options.Rates.SkipWhile(r => r != rate).Skip(1))}/s not run)");
+                break;
+            }
+        }
+
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"   sustained = all 2xx, ≥ {SustainedShare:P0} of the offered rate accepted, p99 ≤ {SustainedP99Ms:F0} ms. Highest sustained: {SustainedCreates}/s"));
+        await SettleAsync(lastId, lastToken, "after the create steps");
+    }
+
+    /// <summary>
+    /// 2. Writes at a fixed rate; as each write's 2xx arrives, a GET of that product carrying the write's consistency
+    /// token (the query service answers once its view has that version). Lag = that GET's 200 − the write's 2xx, so
+    /// it includes one GET round trip; plain GETs (no token), idle and during the phase, show that round trip.
+    /// </summary>
+    public async Task ConsistencyLagAsync()
+    {
+        Console.WriteLine();
+        Console.WriteLine($"2. Consistency lag at {options.LagRate} writes/s (open loop): write's 2xx → GET with its X-Consistency-Token answers 200.");
+        Console.WriteLine("   The lag includes one GET round trip through the gateway; plain GETs (no token) below give that round trip for scale.");
+        var readable = createdIds.Count > 0 ? createdIds.Select(client.Product).ToArray() : [];
+        var idle = new long[options.Quick ? 50 : 300];
+        for (var i = 0; i < idle.Length && readable.Length > 0; i++)
+        {
+            var started = Stopwatch.GetTimestamp();
+            await client.GetAsync(readable[i * 7919 % readable.Length]);
+            idle[i] = Stopwatch.GetTimestamp() - started;
+        }
+
+        var count = (int)(options.LagRate * options.LagSeconds);
+        var write = new long[count];
+        var lag = new long[count];
+        var plain = new long[count];
+        var writeStatus = new int[count];
+        var readStatus = new int[count];
+        var behind = 0;
+        Array.Fill(lag, -1);
+        Array.Fill(plain, -1);
+        string? lastId = null;
+        string? lastToken = null;
+        var cpu = CpuMeter.Start(system);
+        await OpenLoop.RunAsync(count, options.LagRate, async (i, due) =>
+        {
+            var (status, id, token) = await client.CreateAsync();
+            var written = Stopwatch.GetTimestamp();
+            (write[i], writeStatus[i]) = (written - due, status);
+            if (id is null || token is null)
+            {
+                return;
+            }
+
+            (lastId, lastToken) = (id, token);
+            var sample = i % 10 == 0 && readable.Length > 0 ? PlainGetAsync(readable[i % readable.Length]) : Task.FromResult(-1L);
+            var product = client.Product(id);
+            int read;
+            var attempts = 0;
+            while ((read = await client.GetAsync(product, token)) == 503 && ++attempts < 5)
+            {
+                Interlocked.Increment(ref behind); // the wait timed out: ask again, as Retry-After says
+            }
+
+            readStatus[i] = read;
+            if (read == 200)
+            {
+                lag[i] = Stopwatch.GetTimestamp() - written;
+            }
+
+            plain[i] = await sample;
+        });
+        var cpuText = cpu.Describe();
+
+        Lag = Latencies.Of(lag);
+        var accepted = writeStatus.Count(s => s is >= 200 and <= 299);
+        LagNeverVisible = accepted - Lag.Count;
+        Console.WriteLine($"   {"",-44}{Latencies.Header}");
+        Console.WriteLine($"   {"write (POST) latency from intended send",-44}{Latencies.Of(write)}");
+        Console.WriteLine($"   {"lag: write 2xx → token GET 200",-44}{Lag}");
+        Console.WriteLine($"   {"plain GET round trip, idle (sequential)",-44}{Latencies.Of(idle)}");
+        Console.WriteLine($"   {"plain GET round trip, during the phase",-44}{Latencies.Of(plain)}");
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"   writes {count}, accepted {accepted} ({Failures(writeStatus)}); visible {Lag.Count}, never visible {LagNeverVisible} ({Failures(readStatus.Where((_, i) => writeStatus[i] is >= 200 and <= 299 && readStatus[i] != 200))}); 503 behind {behind}"));
+        Console.WriteLine($"      {cpuText}");
+        await SettleAsync(lastId, lastToken, "after the lag phase");
+    }
+
+    /// <summary>3. GET by id, closed loop: each worker sends its next request when the previous answer arrives.</summary>
+    public async Task GetThroughputAsync()
+    {
+        Console.WriteLine();
+        Console.WriteLine($"3. GET /api/products/{{id}} throughput, closed loop over {createdIds.Count} products created above (no token).");
+        if (createdIds.Count == 0)
+        {
+            Console.WriteLine("   skipped: no product was created");
+            return;
+        }
+
+        var products = createdIds.Select(client.Product).ToArray();
+        Console.WriteLine($"   {"workers",7} {"requests",9} {"200/s",8} {"non-200",-22}{Latencies.Header}");
+        foreach (var workers in options.Workers)
+        {
+            var stopAt = Stopwatch.GetTimestamp() + (long)(options.GetSeconds * Stopwatch.Frequency);
+            var perWorker = new List<long>[workers];
+            var statuses = new List<int>[workers];
+            var cpu = CpuMeter.Start(system);
+            var started = Stopwatch.GetTimestamp();
+            await Task.WhenAll(Enumerable.Range(0, workers).Select(async w =>
+            {
+                var latencies = perWorker[w] = new List<long>(capacity: 4096);
+                var failed = statuses[w] = [];
+                for (var next = w * products.Length / workers; Stopwatch.GetTimestamp() < stopAt; next = (next + 1) % products.Length)
+                {
+                    var sent = Stopwatch.GetTimestamp();
+                    var status = await client.GetAsync(products[next]);
+                    latencies.Add(Stopwatch.GetTimestamp() - sent);
+                    if (status != 200)
+                    {
+                        failed.Add(status);
+                    }
+                }
+            }));
+            var elapsed = Seconds(Stopwatch.GetTimestamp() - started);
+            var cpuText = cpu.Describe();
+            var all = perWorker.SelectMany(l => l).ToArray();
+            var failures = statuses.SelectMany(l => l).ToArray();
+            var perSecond = (all.Length - failures.Length) / elapsed;
+            BestGetsPerSecond = Math.Max(BestGetsPerSecond, perSecond);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"   {workers,7} {all.Length,9} {perSecond,8:F0} {Failures(failures),-22}{Latencies.Of(all)}"));
+            Console.WriteLine($"      {cpuText}");
+        }
+    }
+
+    /// <summary>Waits until a write is visible (its token's GET answers 200): the projection has caught up before the next phase.</summary>
+    private async Task SettleAsync(string? id, string? token, string when)
+    {
+        if (id is null || token is null)
+        {
+            return;
+        }
+
+        var started = Stopwatch.GetTimestamp();
+        var product = client.Product(id);
+        int status;
+        while ((status = await client.GetAsync(product, token)) is 503 or 0 && Stopwatch.GetElapsedTime(started) < TimeSpan.FromMinutes(2))
+        {
+            // each attempt waits (up to Consistency:MaxWait) in the query service: no client-side sleep needed
+        }
+
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"   {when}: last write visible {Stopwatch.GetElapsedTime(started).TotalSeconds:F2} s later (GET with its token: {status})"));
+    }
+
+    private async Task<long> PlainGetAsync(Uri product)
+    {
+        var started = Stopwatch.GetTimestamp();
+        await client.GetAsync(product);
+        return Stopwatch.GetTimestamp() - started;
+    }
+
+    /// <summary>"none", or counts per status such as "429×12 503×3 none×1" (none: no answer).</summary>
+    private static string Failures(IEnumerable<int> statuses)
+    {
+        var failed = statuses.Where(s => s is < 200 or > 299).GroupBy(s => s).OrderBy(g => g.Key)
+            .Select(g => string.Create(CultureInfo.InvariantCulture, $"{(g.Key == 0 ? "none" : g.Key.ToString(CultureInfo.InvariantCulture))}×{g.Count()}"))
+            .ToList();
+        return failed.Count == 0 ? "none" : string.Join(' ', failed);
+    }
+
+    private static double Seconds(long ticks) => (double)ticks / Stopwatch.Frequency;
+}
