@@ -9,7 +9,8 @@ namespace CqrsDapr.EndToEnd.Tests;
 /// Clients writing through the gateway while a test breaks things: each writer creates a product, changes its price,
 /// and deletes every fifth one, over and over. Remembers the last write the system accepted (a 2xx) for each product;
 /// anything else (a 502 while the command service is down, a dropped connection) is only counted: the client cannot
-/// know whether it happened, so only the write database can say.
+/// know whether it happened, so only the write database can say. Stopping lets each writer finish the request it has
+/// in flight: a write cancelled on the client may still commit, after a test has read the write database.
 /// </summary>
 internal sealed class WriteStream : IAsyncDisposable
 {
@@ -51,6 +52,8 @@ internal sealed class WriteStream : IAsyncDisposable
         await Task.WhenAll(writers);
     }
 
+    private bool Stopping => stop.IsCancellationRequested;
+
     public async ValueTask DisposeAsync()
     {
         if (!stop.IsCancellationRequested)
@@ -63,47 +66,36 @@ internal sealed class WriteStream : IAsyncDisposable
 
     private async Task WriteAsync()
     {
-        var cancellationToken = stop.Token;
         var round = 0;
-        while (!cancellationToken.IsCancellationRequested)
+        while (!Stopping)
         {
-            try
+            var id = await CreateAsync();
+            if (id is not null && !Stopping
+                && await SendAsync(HttpMethod.Patch, $"/api/products/{id}", """{"price":{"amount":12.5,"currency":"EUR"}}""", id)
+                && ++round % 5 == 0 && !Stopping)
             {
-                var id = await CreateAsync(cancellationToken);
-                if (id is null)
-                {
-                    continue;
-                }
-
-                if (await SendAsync(HttpMethod.Patch, $"/api/products/{id}", """{"price":{"amount":12.5,"currency":"EUR"}}""", id, cancellationToken)
-                    && ++round % 5 == 0)
-                {
-                    await SendAsync(HttpMethod.Delete, $"/api/products/{id}", body: null, id, cancellationToken);
-                }
-            }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-            {
-                return;
+                await SendAsync(HttpMethod.Delete, $"/api/products/{id}", body: null, id);
             }
         }
     }
 
-    private async Task<string?> CreateAsync(CancellationToken cancellationToken)
+    private async Task<string?> CreateAsync()
     {
         var sku = $"F-{Guid.NewGuid():N}"[..24];
         var body = $$"""{"sku":"{{sku}}","name":"Fault lamp","category":"faults","price":{"amount":10,"currency":"EUR"},"stock":5}""";
-        var (ok, id) = await SendForIdAsync(HttpMethod.Post, "/api/products", body, "application/json", cancellationToken);
+        var (ok, id) = await SendForIdAsync(HttpMethod.Post, "/api/products", body, "application/json");
         return ok ? id : null;
     }
 
-    private async Task<bool> SendAsync(HttpMethod method, string path, string? body, string id, CancellationToken cancellationToken)
+    private async Task<bool> SendAsync(HttpMethod method, string path, string? body, string id)
     {
-        var (ok, _) = await SendForIdAsync(method, path, body, "application/merge-patch+json", cancellationToken, id);
+        var (ok, _) = await SendForIdAsync(method, path, body, "application/merge-patch+json", id);
         return ok;
     }
 
+    /// <remarks>Never cancelled: the write runs to its answer (the client's timeout bounds it).</remarks>
     private async Task<(bool Ok, string? Id)> SendForIdAsync(
-        HttpMethod method, string path, string? body, string contentType, CancellationToken cancellationToken, string? knownId = null)
+        HttpMethod method, string path, string? body, string contentType, string? knownId = null)
     {
         try
         {
@@ -113,11 +105,11 @@ internal sealed class WriteStream : IAsyncDisposable
                 request.Content = new StringContent(body, System.Text.Encoding.UTF8, contentType);
             }
 
-            using var response = await gateway.SendAsync(request, cancellationToken);
+            using var response = await gateway.SendAsync(request);
             if (!response.IsSuccessStatusCode)
             {
                 Interlocked.Increment(ref failed);
-                await Task.Delay(20, cancellationToken); // a down service answers at once: do not spin
+                await Task.Delay(20); // a down service answers at once: do not spin
                 return (false, null);
             }
 
@@ -130,7 +122,7 @@ internal sealed class WriteStream : IAsyncDisposable
             }
             else
             {
-                var accepted = await response.Content.ReadFromJsonAsync<JsonElement>(cancellationToken);
+                var accepted = await response.Content.ReadFromJsonAsync<JsonElement>();
                 id = accepted.GetProperty("id").GetString()!;
                 version = accepted.GetProperty("version").GetInt64();
             }
@@ -141,7 +133,7 @@ internal sealed class WriteStream : IAsyncDisposable
         catch (HttpRequestException)
         {
             Interlocked.Increment(ref failed);
-            await Task.Delay(20, cancellationToken);
+            await Task.Delay(20);
             return (false, null);
         }
     }
