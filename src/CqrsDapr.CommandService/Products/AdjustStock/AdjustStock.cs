@@ -81,7 +81,7 @@ internal static class AdjustStockEndpoint
         var command = new AdjustProductStock(productGuid, valid.Delta, valid.Reason, VersionETag.ExpectedVersion(ifMatch));
         var idempotency = IdempotencyKeys.Request(key, Scope, command, StatusCodes.Status200OK, location: null);
         var reply = await commands.SendAsync(http, productGuid, idempotency,
-            (actor, context) => actor.AdjustStockAsync(new ActorCall<AdjustProductStock>(command, context)), cancellationToken);
+            nameof(IProductActor.AdjustStockAsync), command, cancellationToken);
         return reply.Problem is { } rejected ? rejected : TypedResults.Ok(reply.Body);
     }
 }

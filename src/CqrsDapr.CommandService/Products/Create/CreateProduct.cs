@@ -72,7 +72,7 @@ internal static class CreateProductEndpoint
         var location = ProductRoute.Location(command.Id);
         var idempotency = IdempotencyKeys.Request(key, Scope, product, StatusCodes.Status201Created, location);
         var reply = await commands.SendAsync(http, command.Id, idempotency,
-            (actor, context) => actor.CreateAsync(new ActorCall<CreateProduct>(command, context)), cancellationToken);
+            nameof(IProductActor.CreateAsync), command, cancellationToken);
         return reply.Problem is { } rejected
             ? rejected
             : TypedResults.Created(ProductRoute.Location(reply.Body!.Id), reply.Body);

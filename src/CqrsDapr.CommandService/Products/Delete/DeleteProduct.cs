@@ -24,7 +24,7 @@ internal static class DeleteProductEndpoint
 
         var command = new DeleteProduct(productId, VersionETag.ExpectedVersion(ifMatch));
         var reply = await commands.SendAsync(http, productId, idempotency: null,
-            (actor, context) => actor.DeleteAsync(new ActorCall<DeleteProduct>(command, context)), cancellationToken);
+            nameof(IProductActor.DeleteAsync), command, cancellationToken);
         return reply.Problem is { } rejected ? rejected : TypedResults.NoContent();
     }
 }

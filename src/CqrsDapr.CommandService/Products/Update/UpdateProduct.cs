@@ -84,7 +84,7 @@ internal static class UpdateProductEndpoint
 
         var command = new UpdateProduct(productGuid, patch, VersionETag.ExpectedVersion(ifMatch));
         var reply = await commands.SendAsync(http, productGuid, idempotency: null,
-            (actor, context) => actor.UpdateAsync(new ActorCall<UpdateProduct>(command, context)), cancellationToken);
+            nameof(IProductActor.UpdateAsync), command, cancellationToken);
         return reply.Problem is { } rejected ? rejected : TypedResults.Ok(reply.Body);
     }
 
