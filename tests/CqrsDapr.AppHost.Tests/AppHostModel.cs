@@ -78,7 +78,6 @@ internal sealed class AppHostModel : IAsyncDisposable
         EndpointReference endpoint => $"{{{endpoint.Resource.Name}.{endpoint.EndpointName}}}",
         ParameterResource parameter => $"{{param:{parameter.Name}}}",
         ReferenceExpression expression => string.Format(CultureInfo.InvariantCulture, expression.Format, [.. expression.ValueProviders.Select(Render)]),
-        IResourceWithConnectionString resource => $"{{{resource.Name}.connectionString}}",
         _ => Convert.ToString(value, CultureInfo.InvariantCulture) ?? value.GetType().Name,
     };
 }

@@ -41,7 +41,7 @@ public sealed class DaprConfigurationFileTests : IDisposable
     [InlineData("ASPIRE_DASHBOARD_OTLP_HTTP_ENDPOINT_URL=http://localhost:19081", "localhost:19081", "false", "http")]
     public async Task Every_span_goes_to_the_dashboards_otlp_endpoint(string setting, string address, string isSecure, string protocol)
     {
-        // Only the endpoint under test (the testing builder sets a gRPC one of its own).
+        // Only the endpoint under test: the testing builder provides a gRPC one of its own.
         var spec = await SpecAsync("--ASPIRE_DASHBOARD_OTLP_ENDPOINT_URL=", "--ASPIRE_DASHBOARD_OTLP_HTTP_ENDPOINT_URL=", "--" + setting);
 
         var tracing = Map(spec, "tracing");
