@@ -6,6 +6,8 @@ using Microsoft.Extensions.Configuration;
 // Settings (command line, environment or appsettings): CqrsDapr:DataDirectory (default .cqrsdapr/data in the
 // repository), CqrsDapr:Ports:{writedb,readdb,redis,gateway} (gateway 8080; the others, and 0, are allocated),
 // CqrsDapr:Gateway:RateLimitPermits (the gateway's requests per client address and window; its own default unless set).
+// CqrsDapr:Sidecar (auto: daprd when installed, else the emulator; daprd; emulator) and CqrsDapr:DaprBinDirectory.
+// Apps and sidecars authenticate each other with API tokens drawn for each run (see DaprSidecars).
 var builder = DistributedApplication.CreateBuilder(args);
 var repositoryRoot = Path.GetFullPath(Path.Combine(builder.AppHostDirectory, "..", ".."));
 var dataRoot = Path.GetFullPath(builder.Configuration["CqrsDapr:DataDirectory"] ?? Path.Combine(repositoryRoot, ".cqrsdapr", "data"));
@@ -35,10 +37,12 @@ var queryService = builder.AddProject<Projects.CqrsDapr_QueryService>("query-ser
     .WithEnvironment("Projection__Subscriptions", "Declarative") // components/subscriptions.yaml routes the topics
     .WithHttpHealthCheck("/health");
 
-// The sidecars read components/ with these secrets (secretstores.local.env), as daprd would.
+// A Dapr sidecar per service: daprd (with placement and scheduler) when installed, the project's emulator otherwise.
+// Both read components/ with these secrets (secretstores.local.env reads the environment).
+var dapr = DaprSidecars.Add(builder, components, dataRoot);
 foreach (var app in new[] { commandService, queryService })
 {
-    app.AddDaprSidecar(components, Path.Combine(dataRoot, "dapr-apps"))
+    dapr.AddSidecar(app)
         .WithEnvironment("REDIS_HOST", redis.HostAndPort())
         .WithEnvironment("WRITEDB_DAPR_CONNECTION", writeDb.Resource.DaprConnectionString)
         .WithEnvironment("READDB_DAPR_CONNECTION", readDb.Resource.DaprConnectionString)

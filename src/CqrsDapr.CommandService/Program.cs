@@ -24,6 +24,7 @@ if (app.Configuration.GetValue<bool>("Persistence:MigrateOnStartup"))
 }
 
 app.UseProblemDetailsForErrors();
+app.UseDaprAppToken();
 app.MapDefaultEndpoints();
 app.MapProducts();
 app.MapEventLog();

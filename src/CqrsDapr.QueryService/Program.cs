@@ -14,8 +14,9 @@ builder.AddRebuild();
 
 var app = builder.Build();
 app.UseProblemDetailsForErrors();
+app.UseDaprAppToken();
 app.UseCloudEvents();
-app.MapSubscribeHandler();
+app.MapSubscribeHandler().RequireDaprAppToken();
 app.MapProjection(app.Configuration);
 app.MapRebuild();
 app.MapDefaultEndpoints();

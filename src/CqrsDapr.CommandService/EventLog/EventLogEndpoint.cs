@@ -1,11 +1,11 @@
 using System.Buffers.Text;
 using System.Globalization;
-using System.Security.Cryptography;
 using System.Text;
 using CqrsDapr.CommandService.Http;
 using CqrsDapr.CommandService.Outbox;
 using CqrsDapr.CommandService.Persistence;
 using CqrsDapr.Contracts;
+using CqrsDapr.ServiceDefaults;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 
@@ -14,8 +14,8 @@ namespace CqrsDapr.CommandService.EventLog;
 /// <summary>
 /// <c>GET /internal/event-log?after={sequence}&amp;limit={n}</c>: the published events of the outbox, in sequence
 /// order, for the query side to rebuild its views from. Reached through Dapr service invocation only: the gateway
-/// never forwards <c>/internal/*</c>. When <c>APP_API_TOKEN</c> is configured, calls must carry it in
-/// <c>dapr-api-token</c>, as the Dapr sidecar sends it to the app.
+/// never forwards <c>/internal/*</c>, and with <c>APP_API_TOKEN</c> configured only calls carrying it (as the sidecar
+/// sends it) get through (<see cref="DaprAppToken"/>).
 /// </summary>
 /// <remarks>
 /// <para>
@@ -37,29 +37,22 @@ internal static class EventLogEndpoint
     public const int DefaultLimit = 500;
     public const int MaxLimit = 5000;
 
-    private const string ApiTokenHeader = "dapr-api-token";
-
     public static WebApplication MapEventLog(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
         app.MapGet(Path, HandleAsync)
             .WithName("ReadEventLog")
             .WithSummary("Published events after a sequence, in sequence order (internal; Dapr service invocation only)")
-            .ExcludeFromDescription();
+            .ExcludeFromDescription()
+            .RequireDaprAppToken();
         return app;
     }
 
     internal static async Task<Results<Ok<EventLogPage>, ProblemHttpResult>> HandleAsync(
         HttpRequest request,
         IDbContextFactory<WriteDbContext> dbFactory,
-        IConfiguration configuration,
         CancellationToken cancellationToken)
     {
-        if (!HasAppToken(request, configuration))
-        {
-            return Problems.Create(StatusCodes.Status401Unauthorized, "Missing or invalid dapr-api-token.", "unauthorized");
-        }
-
         if (!TryParse(request.Query["limit"], DefaultLimit, out var limit) || limit is < 1 or > MaxLimit)
         {
             return BadParameter("limit", $"a whole number from 1 to {MaxLimit} (default {DefaultLimit})");
@@ -144,18 +137,6 @@ internal static class EventLogEndpoint
 
     private static ProblemHttpResult BadParameter(string name, string expected) =>
         Problems.Create(StatusCodes.Status400BadRequest, "Invalid query parameter.", "invalid-query-parameter", $"'{name}' must be {expected}.");
-
-    private static bool HasAppToken(HttpRequest request, IConfiguration configuration)
-    {
-        var expected = configuration["APP_API_TOKEN"];
-        if (string.IsNullOrEmpty(expected))
-        {
-            return true;
-        }
-
-        var given = request.Headers[ApiTokenHeader].ToString();
-        return CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(given), Encoding.UTF8.GetBytes(expected));
-    }
 }
 
 /// <summary>Where an aggregate-ordered read of the event log stopped: opaque to clients (base64url).</summary>

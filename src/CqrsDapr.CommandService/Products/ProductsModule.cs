@@ -5,6 +5,7 @@ using CqrsDapr.CommandService.Products.AdjustStock;
 using CqrsDapr.CommandService.Products.Create;
 using CqrsDapr.CommandService.Products.Delete;
 using CqrsDapr.CommandService.Products.Update;
+using CqrsDapr.ServiceDefaults;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace CqrsDapr.CommandService.Products;
@@ -35,7 +36,7 @@ internal static class ProductsModule
     public static WebApplication MapProducts(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
-        app.MapActorsHandlers();
+        app.MapActorsHandlers().RequireDaprAppToken(); // /dapr/config and /actors/*: the sidecar's calls (its /healthz stays open)
         app.MapOpenApi();
 
         var products = app.MapGroup(ProductRoute.Prefix).WithTags("Products");

@@ -3,6 +3,7 @@ using System.Text.Json;
 using CqrsDapr.Contracts;
 using CqrsDapr.QueryService.DeadLetters;
 using CqrsDapr.QueryService.Views;
+using CqrsDapr.ServiceDefaults;
 using Dapr;
 using Dapr.AspNetCore;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -12,8 +13,9 @@ namespace CqrsDapr.QueryService.Projection;
 /// <summary>
 /// The product projection: the <c>products</c> subscription (poison events go to <c>products-deadletter</c>), the
 /// dead-letter subscription that keeps them, and <c>GET /internal/dead-letters</c> to see them (never routed by the
-/// gateway). Answers follow Dapr's contract (dapr-contract.md §2.5, §2.7): SUCCESS when applied or already applied,
-/// RETRY for a transient failure, DROP for an event that can never be applied — never 404, which would lose it.
+/// gateway; all of them only for the sidecar, see <see cref="DaprAppToken"/>). Answers follow Dapr's contract
+/// (dapr-contract.md §2.5, §2.7): SUCCESS when applied or already applied, RETRY for a transient failure, DROP for an
+/// event that can never be applied — never 404, which would lose it.
 /// </summary>
 /// <remarks>
 /// With <c>Projection:BulkSubscribe:Enabled</c> (the default; <c>MaxMessagesCount</c> 500, <c>MaxAwaitDurationMs</c> 5) the sidecar delivers batches to
@@ -61,8 +63,8 @@ internal static class ProjectionModule
             Name = Topics.Products,
             DeadLetterTopic = Topics.DeadLetterOf(Topics.Products),
         };
-        var single = app.MapPost(ProductsRoute, HandleProductEventAsync).ExcludeFromDescription();
-        var batched = app.MapPost(ProductsBulkRoute, HandleProductEventsAsync).ExcludeFromDescription();
+        var single = app.MapPost(ProductsRoute, HandleProductEventAsync).ExcludeFromDescription().RequireDaprAppToken();
+        var batched = app.MapPost(ProductsBulkRoute, HandleProductEventsAsync).ExcludeFromDescription().RequireDaprAppToken();
         if (announce && bulk.GetValue("Enabled", true))
         {
             batched.WithTopic(topic).WithBulkSubscribe(new BulkSubscribeTopicOptions
@@ -77,7 +79,7 @@ internal static class ProjectionModule
             single.WithTopic(topic);
         }
 
-        var deadLetters = app.MapPost(ProductsDeadLetterRoute, HandleProductDeadLetterAsync).ExcludeFromDescription();
+        var deadLetters = app.MapPost(ProductsDeadLetterRoute, HandleProductDeadLetterAsync).ExcludeFromDescription().RequireDaprAppToken();
         if (announce)
         {
             deadLetters.WithTopic(DaprNames.PubSub, Topics.DeadLetterOf(Topics.Products));
@@ -85,7 +87,8 @@ internal static class ProjectionModule
 
         app.MapGet(DeadLettersRoute, async (IDeadLetterStore store, int? limit, CancellationToken ct) =>
                 TypedResults.Ok(await store.ListAsync(Math.Clamp(limit ?? 100, 1, 1000), ct)))
-            .ExcludeFromDescription();
+            .ExcludeFromDescription()
+            .RequireDaprAppToken();
         return app;
     }
 

@@ -1,4 +1,5 @@
 using CqrsDapr.QueryService.Views;
+using CqrsDapr.ServiceDefaults;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 
@@ -7,7 +8,8 @@ namespace CqrsDapr.QueryService.Rebuild;
 /// <summary>
 /// <c>POST /internal/rebuilds/products</c> starts a rebuild of every product view into a fresh generation (202, or 409
 /// while one runs); <c>GET /internal/rebuilds/products</c> shows the generations and the last rebuild. Internal: the
-/// gateway never routes <c>/internal/*</c>; operators reach it through Dapr service invocation or the pod.
+/// gateway never routes <c>/internal/*</c>; operators reach it through Dapr service invocation (the sidecar adds the
+/// app API token, when one is configured) or the pod.
 /// </summary>
 internal static class RebuildModule
 {
@@ -29,9 +31,10 @@ internal static class RebuildModule
 
     public static IEndpointRouteBuilder MapRebuild(this IEndpointRouteBuilder app)
     {
-        app.MapPost(Route, StartAsync).ExcludeFromDescription();
+        app.MapPost(Route, StartAsync).ExcludeFromDescription().RequireDaprAppToken();
         app.MapGet(Route, async (ViewGenerations generations, CancellationToken ct) => TypedResults.Ok((await generations.ReadAsync(ct)).Document))
-            .ExcludeFromDescription();
+            .ExcludeFromDescription()
+            .RequireDaprAppToken();
         return app;
     }
 

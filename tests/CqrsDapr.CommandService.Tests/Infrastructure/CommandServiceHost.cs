@@ -14,9 +14,10 @@ namespace CqrsDapr.CommandService.Tests.Infrastructure;
 /// The command service running for real, once per test class: its own migrated database on the shared server, a
 /// Dapr sidecar (daprd or the emulator) with an in-memory actor state store and pub/sub, and the app on a free Kestrel port that
 /// the sidecar calls for <c>/actors/...</c>. The app gets the sidecar's endpoints and API token through its own
-/// configuration (not process-wide environment variables), so classes run in parallel.
+/// configuration (not process-wide environment variables), so classes run in parallel. With <see cref="AppApiToken"/>
+/// the sidecar presents an app API token and the app requires it.
 /// </summary>
-public sealed class CommandServiceHost(WriteDatabaseServer server) : IAsyncLifetime
+public class CommandServiceHost(WriteDatabaseServer server) : IAsyncLifetime
 {
     public const string ApiToken = "products-test-token";
 
@@ -35,6 +36,9 @@ public sealed class CommandServiceHost(WriteDatabaseServer server) : IAsyncLifet
 
     public IServiceProvider Services => (factory ?? throw new InvalidOperationException("not started")).Services;
 
+    /// <summary><c>APP_API_TOKEN</c> of the sidecar (which presents it) and the app (which requires it); null: none.</summary>
+    public virtual string? AppApiToken => null;
+
     public async ValueTask InitializeAsync()
     {
         ConnectionString = await server.NewMigratedDatabaseAsync();
@@ -50,6 +54,7 @@ public sealed class CommandServiceHost(WriteDatabaseServer server) : IAsyncLifet
             AppPort = appPort,
             ResourcesPaths = [resources.Path],
             ApiToken = ApiToken,
+            AppApiToken = AppApiToken,
             LogLevel = "warn",
         });
 
@@ -60,6 +65,11 @@ public sealed class CommandServiceHost(WriteDatabaseServer server) : IAsyncLifet
             web.UseSetting("DAPR_HTTP_ENDPOINT", sidecar.HttpEndpoint);
             web.UseSetting("DAPR_GRPC_ENDPOINT", sidecar.GrpcEndpoint);
             web.UseSetting("DAPR_API_TOKEN", ApiToken);
+            if (AppApiToken is { } appApiToken)
+            {
+                web.UseSetting("APP_API_TOKEN", appApiToken);
+            }
+
             web.UseSetting("Logging:LogLevel:Default", "Warning");
             web.ConfigureLogging(logging => logging.ClearProviders().AddProvider(Logs));
         });
@@ -134,10 +144,19 @@ public sealed class CommandServiceHost(WriteDatabaseServer server) : IAsyncLifet
         }
 
         resources?.Dispose();
+        GC.SuppressFinalize(this);
     }
 
     private sealed class CommandServiceFactory(Action<IWebHostBuilder> configure) : WebApplicationFactory<Program>
     {
         protected override void ConfigureWebHost(IWebHostBuilder builder) => configure(builder);
     }
+}
+
+/// <summary>The command service with an app API token: its sidecar presents it, the app requires it on Dapr's routes.</summary>
+public sealed class AppTokenCommandServiceHost(WriteDatabaseServer server) : CommandServiceHost(server)
+{
+    public const string Token = "command-app-test-token";
+
+    public override string? AppApiToken => Token;
 }

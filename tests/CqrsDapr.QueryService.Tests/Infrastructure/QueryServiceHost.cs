@@ -51,6 +51,9 @@ public class QueryServiceHost(ReadDatabaseServer database) : IAsyncLifetime
     /// <summary><c>Views:GenerationRefresh</c>: short, so rebuilds in tests wait little for replicas to notice.</summary>
     protected static TimeSpan GenerationRefresh => TimeSpan.FromMilliseconds(100);
 
+    /// <summary><c>APP_API_TOKEN</c> of the sidecar (which presents it) and the app (which requires it); null: none.</summary>
+    public virtual string? AppApiToken => null;
+
     /// <summary>More app settings, for hosts that need them.</summary>
     protected virtual IReadOnlyDictionary<string, string> Settings { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
 
@@ -78,6 +81,7 @@ public class QueryServiceHost(ReadDatabaseServer database) : IAsyncLifetime
             AppPort = appPort,
             ResourcesPaths = [resources.Path],
             ApiToken = ApiToken,
+            AppApiToken = AppApiToken,
             LogLevel = "warn",
             Environment = SidecarEnvironment,
         });
@@ -88,6 +92,11 @@ public class QueryServiceHost(ReadDatabaseServer database) : IAsyncLifetime
             web.UseSetting("DAPR_HTTP_ENDPOINT", sidecar.HttpEndpoint);
             web.UseSetting("DAPR_GRPC_ENDPOINT", sidecar.GrpcEndpoint);
             web.UseSetting("DAPR_API_TOKEN", ApiToken);
+            if (AppApiToken is { } appApiToken)
+            {
+                web.UseSetting("APP_API_TOKEN", appApiToken);
+            }
+
             web.UseSetting("Consistency:MaxWait", MaxWait.ToString("c", CultureInfo.InvariantCulture));
             web.UseSetting("Consistency:PollInterval", PollInterval.ToString("c", CultureInfo.InvariantCulture));
             web.UseSetting("Views:GenerationRefresh", GenerationRefresh.ToString("c", CultureInfo.InvariantCulture));
@@ -236,6 +245,14 @@ public class QueryServiceHost(ReadDatabaseServer database) : IAsyncLifetime
     {
         protected override void ConfigureWebHost(IWebHostBuilder builder) => configure(builder);
     }
+}
+
+/// <summary>The query service with an app API token: its sidecar presents it, the app requires it on Dapr's routes.</summary>
+public sealed class AppTokenQueryServiceHost(ReadDatabaseServer server) : QueryServiceHost(server)
+{
+    public const string Token = "query-app-test-token";
+
+    public override string? AppApiToken => Token;
 }
 
 /// <summary>The query service with a short consistency wait, for reads that must give up.</summary>
