@@ -27,10 +27,19 @@ public sealed class SystemFixture : IAsyncLifetime
     /// <summary>Where every service sends its spans (OTLP/HTTP), in place of the dashboard.</summary>
     public TraceCollector Traces { get; private set; } = null!;
 
+    /// <summary>This run's <c>DAPR_API_TOKEN</c> (apps → sidecars).</summary>
+    public string ApiToken { get; private set; } = "";
+
+    /// <summary>This run's <c>APP_API_TOKEN</c> (sidecars → apps).</summary>
+    public string AppToken { get; private set; } = "";
+
     /// <summary>The write database (the source of truth), for reconciliation against the views.</summary>
     public string WriteDatabase { get; private set; } = null!;
 
     private DistributedApplication App => app ?? throw new InvalidOperationException("The system is not started.");
+
+    /// <summary>A client of a resource's own HTTP endpoint (a sidecar's Dapr API, an app's port), not the gateway.</summary>
+    public HttpClient Client(string resource) => new() { BaseAddress = App.GetEndpoint(resource, "http") };
 
     public async ValueTask InitializeAsync()
     {
@@ -56,6 +65,9 @@ public sealed class SystemFixture : IAsyncLifetime
         await app.StartAsync(timeout.Token);
         await app.ResourceNotifications.WaitForResourceHealthyAsync("gateway", timeout.Token);
         Gateway = app.CreateHttpClient("gateway");
+        var parameters = app.Services.GetRequiredService<DistributedApplicationModel>().Resources.OfType<ParameterResource>().ToList();
+        ApiToken = await parameters.Single(p => p.Name == "dapr-api-token").GetValueAsync(timeout.Token) ?? "";
+        AppToken = await parameters.Single(p => p.Name == "app-api-token").GetValueAsync(timeout.Token) ?? "";
 
         var writeDb = app.GetEndpoint("writedb", "tcp");
         WriteDatabase = new NpgsqlConnectionStringBuilder

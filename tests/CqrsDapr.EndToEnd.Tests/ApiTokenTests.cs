@@ -3,14 +3,15 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 
-namespace CqrsDapr.AppHost.Tests;
+namespace CqrsDapr.EndToEnd.Tests;
 
 /// <summary>
 /// The API tokens of a real run: every hop carries its token (a write is projected and read back; a rebuild reaches
 /// the command service's event log through both sidecars), and a call without it is refused, at a sidecar
 /// (<c>DAPR_API_TOKEN</c>) as at an app (<c>APP_API_TOKEN</c>).
 /// </summary>
-public sealed class ApiTokenTests(RunningSystem system) : IClassFixture<RunningSystem>
+[Collection(WholeSystem.Name)]
+public sealed class ApiTokenTests(SystemFixture system)
 {
     private const string TokenHeader = "dapr-api-token";
     private static readonly string[] Sidecars = ["command-service-dapr", "query-service-dapr"];
