@@ -140,6 +140,54 @@ internal static partial class Scenarios
         Console.WriteLine($"   {"EF Core + outbox, auto-prepare off",-58} {efRate,8:N0} tx/s  {efRate / pgbenchRate,5:P0} of ceiling");
         Console.WriteLine($"   {"  same, service default (Npgsql auto-prepare)",-58} {efPreparedRate,8:N0} tx/s  {efPreparedRate / pgbenchRate,5:P0} of ceiling");
         Console.WriteLine("   (target ≥ 60 % of the ceiling; client and server share this machine's cores)");
+
+        // The shape of a ProductActor turn: explicit transaction, read the product, save product + outbox, commit.
+        // Inside a transaction EF Core wraps SaveChanges in a savepoint (two more statements) unless told not to.
+        var withSavepoints = await TurnRateAsync(databases, writers, seconds, savepoints: true);
+        var withoutSavepoints = await TurnRateAsync(databases, writers, seconds, savepoints: false);
+        Console.WriteLine($"   {"actor-turn shape (BEGIN, SELECT, INSERT ×2, COMMIT), EF savepoints on",-58} {withSavepoints,8:N0} tx/s");
+        Console.WriteLine($"   {"  same, savepoints off (what ProductActor does)",-58} {withoutSavepoints,8:N0} tx/s  {withoutSavepoints / withSavepoints - 1,6:+0%;-0%}");
+    }
+
+    private static async Task<double> TurnRateAsync(BenchmarkDatabase databases, int writers, int seconds, bool savepoints)
+    {
+        var connectionString = await databases.NewMigratedAsync("turn");
+        await using var services = BenchmarkDatabase.Compose(connectionString, new CountingPublisher(int.MaxValue), ("Outbox:Enabled", "false"));
+        var factory = services.GetRequiredService<IDbContextFactory<WriteDbContext>>();
+        await RunTurnsAsync(factory, writers, TimeSpan.FromSeconds(3), savepoints);
+        var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
+        var commits = await RunTurnsAsync(factory, writers, TimeSpan.FromSeconds(seconds), savepoints);
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
+        Console.WriteLine($"   (turn run, savepoints {(savepoints ? "on" : "off")}: {commits:N0} creates, client CPU {cpu.TotalMicroseconds / commits:N0} µs per create)");
+        return commits / (double)seconds;
+    }
+
+    private static async Task<long> RunTurnsAsync(IDbContextFactory<WriteDbContext> factory, int writers, TimeSpan duration, bool savepoints)
+    {
+        long commits = 0;
+        var stopAt = Stopwatch.GetTimestamp() + (long)(duration.TotalSeconds * Stopwatch.Frequency);
+        var tasks = Enumerable.Range(0, writers).Select(w => Task.Run(async () =>
+        {
+            var n = ((long)w << 40) + (savepoints ? 1L << 39 : 0);
+            while (Stopwatch.GetTimestamp() < stopAt)
+            {
+                await using var db = await factory.CreateDbContextAsync();
+                db.Database.AutoSavepointsEnabled = savepoints;
+                await using var transaction = await db.Database.BeginTransactionAsync();
+                var product = BenchmarkDatabase.NewProduct(++n);
+                if (await db.Products.SingleOrDefaultAsync(p => p.Id == product.Id) is null)
+                {
+                    db.Products.Add(product);
+                }
+
+                db.Outbox.Add(BenchmarkDatabase.NewEvent(product));
+                await db.SaveChangesAsync();
+                await transaction.CommitAsync();
+                Interlocked.Increment(ref commits);
+            }
+        }));
+        await Task.WhenAll(tasks);
+        return commits;
     }
 
     private static async Task<double> EfCreateRateAsync(BenchmarkDatabase databases, int writers, int seconds, bool autoPrepare)
