@@ -15,7 +15,8 @@ internal sealed record BenchmarkOptions
           --quick                  a smoke run of a few seconds (shorter phases, fewer steps)
           --rates <n,n,...>        create steps in creates/s, open loop (default 500,1000,2000,3000; quick 500,1000)
           --step-seconds <s>       length of each create step (default 5; quick 1)
-          --warmup-seconds <s>     warm-up at the first step's rate, not measured (default 3; quick 1)
+          --warmup-seconds <s>     warm-up at ≤ 100 creates/s plus token reads, not measured: tiered JIT finishes
+                                   (default 45; quick 1)
           --lag-rate <n>           writes/s while measuring consistency lag (default 1000)
           --lag-seconds <s>        length of the consistency-lag phase (default 10; quick 2)
           --workers <n,n,...>      concurrent GET workers, closed loop, one run each (default 32,64; quick 32)
@@ -37,7 +38,7 @@ internal sealed record BenchmarkOptions
     public bool Quick { get; init; }
     public IReadOnlyList<int> Rates { get; init; } = [500, 1000, 2000, 3000];
     public double StepSeconds { get; init; } = 5;
-    public double WarmupSeconds { get; init; } = 3;
+    public double WarmupSeconds { get; init; } = 45;
     public int LagRate { get; init; } = 1000;
     public double LagSeconds { get; init; } = 10;
     public IReadOnlyList<int> Workers { get; init; } = [32, 64];
