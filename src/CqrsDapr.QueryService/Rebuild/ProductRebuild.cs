@@ -82,10 +82,9 @@ internal sealed partial class ProductRebuild(
             };
             if (await generations.TrySaveAsync(claimed, etag, cancellationToken))
             {
-                generations.Apply(claimed);
                 LogStarted(logger, generation, document.Active);
                 running = Task.Run(() => RunAsync(generation, lifetime.ApplicationStopping), CancellationToken.None);
-                return new RebuildStart(true, claimed);
+                return new RebuildStart(true, generations.Document);
             }
         }
     }
@@ -265,7 +264,6 @@ internal sealed partial class ProductRebuild(
             var changed = change(document, status);
             if (await generations.TrySaveAsync(changed, etag, cancellationToken))
             {
-                generations.Apply(changed);
                 return true;
             }
         }

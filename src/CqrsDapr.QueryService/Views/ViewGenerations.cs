@@ -22,6 +22,12 @@ internal sealed record GenerationsDocument
 
     public RebuildStatus? LastRebuild { get; init; }
 
+    /// <summary>
+    /// Raised by one at every save: a replica never goes back to an older document than the one it has (a refresh that
+    /// read the store just before this replica's own save must not undo it).
+    /// </summary>
+    public long Revision { get; init; }
+
     /// <summary>Every generation a projector must keep current: the served one, the one being built, the one retiring.</summary>
     public IEnumerable<int> Writable()
     {
@@ -77,7 +83,7 @@ internal sealed class ViewGenerationOptions
 /// <summary>
 /// This replica's view of <see cref="GenerationsDocument"/>: the store queries read (<see cref="Active"/>) and the
 /// stores the projection writes (<see cref="Writable"/>). Refreshed by <see cref="GenerationRefresher"/>; a rebuild
-/// on this replica applies its own changes at once with <see cref="Apply"/>.
+/// on this replica serves its own changes at once (<see cref="TrySaveAsync"/>).
 /// </summary>
 internal sealed class ViewGenerations(IProductViewStores stores, DaprClient dapr)
 {
@@ -106,11 +112,21 @@ internal sealed class ViewGenerations(IProductViewStores stores, DaprClient dapr
         return document is null || string.IsNullOrEmpty(etag) ? (new GenerationsDocument(), null) : (document, etag);
     }
 
-    /// <summary>Saves <paramref name="document"/> if the stored one still has <paramref name="etag"/> (null: none stored yet).</summary>
-    public Task<bool> TrySaveAsync(GenerationsDocument document, string? etag, CancellationToken cancellationToken)
+    /// <summary>
+    /// Saves <paramref name="document"/> (a change of the one read with <paramref name="etag"/>; null: none stored yet)
+    /// as the next revision if the stored one still has that ETag, and then serves it on this replica at once.
+    /// </summary>
+    public async Task<bool> TrySaveAsync(GenerationsDocument document, string? etag, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(document);
-        return ViewStoreDocuments.TrySaveAsync(dapr, GenerationsDocument.Key, document, etag, cancellationToken);
+        var next = document with { Revision = document.Revision + 1 };
+        if (!await ViewStoreDocuments.TrySaveAsync(dapr, GenerationsDocument.Key, next, etag, cancellationToken))
+        {
+            return false;
+        }
+
+        Apply(next);
+        return true;
     }
 
     public async Task RefreshAsync(CancellationToken cancellationToken)
@@ -120,10 +136,11 @@ internal sealed class ViewGenerations(IProductViewStores stores, DaprClient dapr
         loaded.TrySetResult();
     }
 
+    /// <summary>Serves <paramref name="document"/> unless this replica already has a later revision.</summary>
     public void Apply(GenerationsDocument document)
     {
         ArgumentNullException.ThrowIfNull(document);
-        if (document == current.Document)
+        if (document == current.Document || document.Revision < current.Document.Revision)
         {
             return;
         }
