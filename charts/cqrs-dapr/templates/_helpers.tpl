@@ -21,7 +21,7 @@ app.kubernetes.io/instance: {{ .root.Release.Name }}
 
 {{/* The image reference of one service's values (repository and tag, the tag never empty). */}}
 {{- define "cqrs-dapr.image" -}}
-{{- printf "%s:%s" .repository (required "image.tag is required (no latest)" .tag) -}}
+{{- printf "%s:%s" .repository (required "image.tag is required: pin a released version" .tag) -}}
 {{- end -}}
 
 {{/*
