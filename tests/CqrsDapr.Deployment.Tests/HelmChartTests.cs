@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using System.Xml.Linq;
 using CqrsDapr.Contracts;
 using CqrsDapr.ServiceDefaults;
 using CqrsDapr.TestSupport;
@@ -192,6 +193,24 @@ public sealed partial class HelmChartTests
         }
 
         Assert.All(AllTemplateTexts, t => Assert.DoesNotContain("latest", t.Text, StringComparison.OrdinalIgnoreCase));
+    }
+
+    [Fact]
+    public void The_images_the_sdk_builds_are_the_ones_the_chart_pulls()
+    {
+        var props = XDocument.Load(Path.Combine(RepositoryPaths.Root, "Directory.Build.props"));
+        var tag = props.Descendants("ContainerImageTag").Single().Value;
+        Assert.EndsWith("-chiseled", props.Descendants("ContainerBaseImage").Single().Value, StringComparison.Ordinal);
+        Assert.Equal(Scalar(Load(Path.Combine(ChartPath, "Chart.yaml")).Single(), "appVersion"), tag);
+        foreach (var (app, key) in Apps)
+        {
+            var project = Path.GetFileName(Directory.GetDirectories(Path.Combine(RepositoryPaths.Root, "src"))
+                .Single(d => string.Equals(Path.GetFileName(d), "CqrsDapr." + char.ToUpperInvariant(key[0]) + key[1..], StringComparison.Ordinal)));
+            var repository = XDocument.Load(Path.Combine(RepositoryPaths.Root, "src", project, project + ".csproj")).Descendants("ContainerRepository").Single().Value;
+            Assert.EndsWith("/" + repository, LookupScalar($"{key}.image.repository"), StringComparison.Ordinal);
+            Assert.Equal(tag, LookupScalar($"{key}.image.tag"));
+            Assert.EndsWith("/" + app, repository, StringComparison.Ordinal);
+        }
     }
 
     [Fact]
