@@ -69,6 +69,19 @@ public sealed partial class HelmChartTests
     }
 
     [Fact]
+    public void Labels_and_selector_labels_share_no_key_as_resources_carry_both()
+    {
+        // Flattening drops include lines, so the helpers are read as text: a key in both would be a repeated key.
+        var helpers = File.ReadAllText(Path.Combine(TemplatesPath, "_helpers.tpl"));
+        var labels = DefineKeys(helpers, "cqrs-dapr.labels");
+        var selector = DefineKeys(helpers, "cqrs-dapr.selectorLabels");
+        Assert.Contains("app.kubernetes.io/name", selector);
+        Assert.Contains("app.kubernetes.io/instance", selector);
+        Assert.NotEmpty(labels);
+        Assert.Empty(labels.Intersect(selector));
+    }
+
+    [Fact]
     public void Every_template_flattens_to_yaml_with_a_kind()
     {
         Assert.NotEmpty(TemplateFiles);
@@ -407,6 +420,15 @@ public sealed partial class HelmChartTests
             .Select(c => $"{((YamlScalarNode)c.Key).Value}:{Canonical(c.Value)}")) + "}",
         _ => "null",
     };
+
+    /// <summary>The mapping keys a <c>define</c> of <c>_helpers.tpl</c> writes (its lines of the form <c>key: …</c>).</summary>
+    private static IReadOnlyList<string> DefineKeys(string helpers, string name)
+    {
+        var start = helpers.IndexOf($"{{{{- define \"{name}\" -}}}}", StringComparison.Ordinal);
+        Assert.True(start >= 0, name);
+        var body = helpers[start..helpers.IndexOf("{{- end -}}", start, StringComparison.Ordinal)];
+        return [.. Regex.Matches(body, @"^([A-Za-z0-9./-]+):", RegexOptions.Multiline).Select(m => m.Groups[1].Value)];
+    }
 
     [GeneratedRegex(@"dict ((?:""[^""]+"" ""[^""]+""\s*)+)")]
     private static partial Regex DictPairs();

@@ -4,11 +4,13 @@ Names. Every resource is named after its Dapr app-id (command-service, query-ser
 namespace anyway, so one release per namespace.
 */}}
 
-{{/* Labels on every resource. */}}
+{{/*
+Labels on every resource. Deployments, pods and Services add cqrs-dapr.selectorLabels beside them, so the two share
+no key (a repeated key is a YAML error).
+*/}}
 {{- define "cqrs-dapr.labels" -}}
 helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
 app.kubernetes.io/part-of: cqrs-dapr
-app.kubernetes.io/instance: {{ .Release.Name }}
 app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end -}}
