@@ -69,6 +69,19 @@ public sealed partial class HelmChartTests
     }
 
     [Fact]
+    public void Every_value_is_used_by_a_template()
+    {
+        // hpa.yaml and pdb.yaml read each service's section as $values (index $.Values $key).
+        var texts = AllTemplateTexts.Select(t => t.Text).ToList();
+        var used = texts.SelectMany(ValuesPaths)
+            .Concat(texts.SelectMany(t => Regex.Matches(t, @"\$values((?:\.[A-Za-z_][A-Za-z0-9_]*)+)"))
+                .SelectMany(m => Apps.Values.Select(key => key + m.Groups[1].Value)))
+            .ToHashSet(StringComparer.Ordinal);
+        var unused = Leaves(Values, "").Where(leaf => !used.Any(u => leaf == u || leaf.StartsWith(u + ".", StringComparison.Ordinal))).ToList();
+        Assert.Empty(unused);
+    }
+
+    [Fact]
     public void Labels_and_selector_labels_share_no_key_as_resources_carry_both()
     {
         // Flattening drops include lines, so the helpers are read as text: a key in both would be a repeated key.
@@ -420,6 +433,14 @@ public sealed partial class HelmChartTests
             .Select(c => $"{((YamlScalarNode)c.Key).Value}:{Canonical(c.Value)}")) + "}",
         _ => "null",
     };
+
+    /// <summary>The dotted paths of a mapping's leaves (scalars, sequences, empty mappings).</summary>
+    private static IEnumerable<string> Leaves(YamlMappingNode map, string prefix) =>
+        map.Children.SelectMany(c =>
+        {
+            var path = prefix + (prefix.Length == 0 ? "" : ".") + ((YamlScalarNode)c.Key).Value;
+            return c.Value is YamlMappingNode { Children.Count: > 0 } child ? Leaves(child, path) : [path];
+        });
 
     /// <summary>The mapping keys a <c>define</c> of <c>_helpers.tpl</c> writes (its lines of the form <c>key: …</c>).</summary>
     private static IReadOnlyList<string> DefineKeys(string helpers, string name)
