@@ -11,6 +11,19 @@ public sealed record AppRoute(string Method, string Path)
 {
     /// <summary><c>"PUT /actors/{actorTypeName}/…"</c> with parameters filled in.</summary>
     public override string ToString() => $"{Method} {Path}";
+
+    /// <summary>Sends this route's request, with Dapr's app API token header (<c>dapr-api-token</c>) when given one.</summary>
+    public async Task<HttpResponseMessage> SendAsync(HttpClient client, string? appToken, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        using var request = new HttpRequestMessage(new HttpMethod(Method), new Uri(Path, UriKind.Relative));
+        if (appToken is not null)
+        {
+            request.Headers.Add("dapr-api-token", appToken);
+        }
+
+        return await client.SendAsync(request, cancellationToken);
+    }
 }
 
 /// <summary>

@@ -14,7 +14,6 @@ namespace CqrsDapr.CommandService.Tests.AppToken;
 public sealed class AppApiTokenTests(AppTokenCommandServiceHost secured, CommandServiceHost open)
     : IClassFixture<AppTokenCommandServiceHost>, IClassFixture<CommandServiceHost>
 {
-    private const string TokenHeader = "dapr-api-token";
 
     private static readonly string[] SidecarPrefixes = ["/dapr/", "/actors/", "/internal/", "/events/"];
 
@@ -32,17 +31,6 @@ public sealed class AppApiTokenTests(AppTokenCommandServiceHost secured, Command
         using var problem = JsonDocument.Parse(body);
         Assert.Equal(401, problem.RootElement.GetProperty("status").GetInt32());
         Assert.Equal("unauthorized", problem.RootElement.GetProperty("code").GetString());
-    }
-
-    private static async Task<HttpResponseMessage> SendAsync(HttpClient client, AppRoute route, string? token)
-    {
-        using var request = new HttpRequestMessage(new HttpMethod(route.Method), new Uri(route.Path, UriKind.Relative));
-        if (token is not null)
-        {
-            request.Headers.Add(TokenHeader, token);
-        }
-
-        return await client.SendAsync(request, Ct);
     }
 
     [Fact]
@@ -64,7 +52,7 @@ public sealed class AppApiTokenTests(AppTokenCommandServiceHost secured, Command
     {
         foreach (var route in AppRoutes.All(secured.Services).Where(IsSidecarRoute))
         {
-            using var response = await SendAsync(secured.Client, route, token);
+            using var response = await route.SendAsync(secured.Client, token, Ct);
 
             await AssertUnauthorizedProblemAsync(response, route);
         }
@@ -73,8 +61,8 @@ public sealed class AppApiTokenTests(AppTokenCommandServiceHost secured, Command
     [Fact]
     public async Task With_the_right_token_the_sidecar_routes_answer()
     {
-        using var config = await SendAsync(secured.Client, new AppRoute("GET", "/dapr/config"), AppTokenCommandServiceHost.Token);
-        using var eventLog = await SendAsync(secured.Client, new AppRoute("GET", "/internal/event-log"), AppTokenCommandServiceHost.Token);
+        using var config = await new AppRoute("GET", "/dapr/config").SendAsync(secured.Client, AppTokenCommandServiceHost.Token, Ct);
+        using var eventLog = await new AppRoute("GET", "/internal/event-log").SendAsync(secured.Client, AppTokenCommandServiceHost.Token, Ct);
 
         Assert.Equal(HttpStatusCode.OK, config.StatusCode);
         Assert.Contains("ProductActor", await config.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
@@ -105,8 +93,8 @@ public sealed class AppApiTokenTests(AppTokenCommandServiceHost secured, Command
     [Fact]
     public async Task Without_a_configured_token_the_sidecar_routes_are_open()
     {
-        using var config = await SendAsync(open.Client, new AppRoute("GET", "/dapr/config"), token: null);
-        using var eventLog = await SendAsync(open.Client, new AppRoute("GET", "/internal/event-log"), token: "anything");
+        using var config = await new AppRoute("GET", "/dapr/config").SendAsync(open.Client, null, Ct);
+        using var eventLog = await new AppRoute("GET", "/internal/event-log").SendAsync(open.Client, "anything", Ct);
 
         Assert.Equal(HttpStatusCode.OK, config.StatusCode);
         Assert.Equal(HttpStatusCode.OK, eventLog.StatusCode);

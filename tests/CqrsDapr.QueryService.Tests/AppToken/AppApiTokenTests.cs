@@ -14,7 +14,6 @@ namespace CqrsDapr.QueryService.Tests.AppToken;
 public sealed class AppApiTokenTests(AppTokenQueryServiceHost secured, QueryServiceHost open)
     : IClassFixture<AppTokenQueryServiceHost>, IClassFixture<QueryServiceHost>
 {
-    private const string TokenHeader = "dapr-api-token";
 
     private static readonly string[] SidecarPrefixes = ["/dapr/", "/actors/", "/internal/", "/events/"];
 
@@ -23,17 +22,6 @@ public sealed class AppApiTokenTests(AppTokenQueryServiceHost secured, QueryServ
     /// <summary>The routes the sidecar calls: Dapr's app channel, subscription deliveries and internal endpoints.</summary>
     private static bool IsSidecarRoute(AppRoute route) =>
         SidecarPrefixes.Any(prefix => route.Path.StartsWith(prefix, StringComparison.Ordinal));
-
-    private static async Task<HttpResponseMessage> SendAsync(HttpClient client, AppRoute route, string? token)
-    {
-        using var request = new HttpRequestMessage(new HttpMethod(route.Method), new Uri(route.Path, UriKind.Relative));
-        if (token is not null)
-        {
-            request.Headers.Add(TokenHeader, token);
-        }
-
-        return await client.SendAsync(request, Ct);
-    }
 
     [Fact]
     public void The_sidecar_routes_are_the_subscriptions_their_deliveries_and_the_internal_endpoints()
@@ -57,7 +45,7 @@ public sealed class AppApiTokenTests(AppTokenQueryServiceHost secured, QueryServ
     {
         foreach (var route in AppRoutes.All(secured.Services).Where(IsSidecarRoute))
         {
-            using var response = await SendAsync(secured.Client, route, token);
+            using var response = await route.SendAsync(secured.Client, token, Ct);
 
             var body = await response.Content.ReadAsStringAsync(Ct);
             Assert.True(response.StatusCode == HttpStatusCode.Unauthorized, $"{route}: {(int)response.StatusCode} {body}");
@@ -71,8 +59,8 @@ public sealed class AppApiTokenTests(AppTokenQueryServiceHost secured, QueryServ
     [Fact]
     public async Task With_the_right_token_the_sidecar_routes_answer()
     {
-        using var subscribe = await SendAsync(secured.Client, new AppRoute("GET", "/dapr/subscribe"), AppTokenQueryServiceHost.Token);
-        using var deadLetters = await SendAsync(secured.Client, new AppRoute("GET", "/internal/dead-letters"), AppTokenQueryServiceHost.Token);
+        using var subscribe = await new AppRoute("GET", "/dapr/subscribe").SendAsync(secured.Client, AppTokenQueryServiceHost.Token, Ct);
+        using var deadLetters = await new AppRoute("GET", "/internal/dead-letters").SendAsync(secured.Client, AppTokenQueryServiceHost.Token, Ct);
 
         Assert.Equal(HttpStatusCode.OK, subscribe.StatusCode);
         Assert.Contains("products-deadletter", await subscribe.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
@@ -105,8 +93,8 @@ public sealed class AppApiTokenTests(AppTokenQueryServiceHost secured, QueryServ
     [Fact]
     public async Task Without_a_configured_token_the_sidecar_routes_are_open()
     {
-        using var subscribe = await SendAsync(open.Client, new AppRoute("GET", "/dapr/subscribe"), token: null);
-        using var deadLetters = await SendAsync(open.Client, new AppRoute("GET", "/internal/dead-letters"), token: "anything");
+        using var subscribe = await new AppRoute("GET", "/dapr/subscribe").SendAsync(open.Client, null, Ct);
+        using var deadLetters = await new AppRoute("GET", "/internal/dead-letters").SendAsync(open.Client, "anything", Ct);
 
         Assert.Equal(HttpStatusCode.OK, subscribe.StatusCode);
         Assert.Equal(HttpStatusCode.OK, deadLetters.StatusCode);
