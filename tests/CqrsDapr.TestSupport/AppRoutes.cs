@@ -9,6 +9,14 @@ namespace CqrsDapr.TestSupport;
 /// <summary>A route an app maps, as a request a test can send: its method and a path with every parameter filled in.</summary>
 public sealed record AppRoute(string Method, string Path)
 {
+    private static readonly string[] SidecarPrefixes = ["/dapr/", "/actors/", "/internal/", "/events/"];
+
+    /// <summary>
+    /// A route only the Dapr sidecar calls (Dapr's app channel, actors, subscription deliveries, internal endpoints),
+    /// told by its path so that a route added without its token check is still found.
+    /// </summary>
+    public bool IsCalledBySidecar => SidecarPrefixes.Any(prefix => Path.StartsWith(prefix, StringComparison.Ordinal));
+
     /// <summary><c>"PUT /actors/{actorTypeName}/…"</c> with parameters filled in.</summary>
     public override string ToString() => $"{Method} {Path}";
 

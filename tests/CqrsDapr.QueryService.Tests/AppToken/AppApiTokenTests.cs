@@ -15,18 +15,12 @@ public sealed class AppApiTokenTests(AppTokenQueryServiceHost secured, QueryServ
     : IClassFixture<AppTokenQueryServiceHost>, IClassFixture<QueryServiceHost>
 {
 
-    private static readonly string[] SidecarPrefixes = ["/dapr/", "/actors/", "/internal/", "/events/"];
-
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
-    /// <summary>The routes the sidecar calls: Dapr's app channel, subscription deliveries and internal endpoints.</summary>
-    private static bool IsSidecarRoute(AppRoute route) =>
-        SidecarPrefixes.Any(prefix => route.Path.StartsWith(prefix, StringComparison.Ordinal));
 
     [Fact]
     public void The_sidecar_routes_are_the_subscriptions_their_deliveries_and_the_internal_endpoints()
     {
-        var routes = AppRoutes.All(secured.Services).Where(IsSidecarRoute).Select(r => r.ToString()).ToList();
+        var routes = AppRoutes.All(secured.Services).Where(route => route.IsCalledBySidecar).Select(r => r.ToString()).ToList();
 
         Assert.Contains("GET /dapr/subscribe", routes);
         Assert.Contains("POST /events/products", routes);
@@ -43,7 +37,7 @@ public sealed class AppApiTokenTests(AppTokenQueryServiceHost secured, QueryServ
     [InlineData("")]
     public async Task Every_sidecar_route_without_the_right_token_answers_401_problem_details(string? token)
     {
-        foreach (var route in AppRoutes.All(secured.Services).Where(IsSidecarRoute))
+        foreach (var route in AppRoutes.All(secured.Services).Where(route => route.IsCalledBySidecar))
         {
             using var response = await route.SendAsync(secured.Client, token, Ct);
 
