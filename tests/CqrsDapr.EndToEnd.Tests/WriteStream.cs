@@ -17,6 +17,7 @@ internal sealed class WriteStream : IAsyncDisposable
     private readonly HttpClient gateway;
     private readonly CancellationTokenSource stop = new();
     private readonly Task[] writers;
+    private readonly Signal accepted = new();
     private int failed;
 
     private WriteStream(HttpClient gateway, int writers)
@@ -39,10 +40,9 @@ internal sealed class WriteStream : IAsyncDisposable
     public async Task WaitForMoreAsync(int count, TimeSpan timeout)
     {
         var target = Accepted.Count + count;
-        using var deadline = new CancellationTokenSource(timeout);
-        while (Accepted.Count < target)
+        if (!await accepted.WaitUntilAsync(() => Accepted.Count >= target, timeout))
         {
-            await Task.Delay(20, deadline.Token);
+            throw new TimeoutException($"Fewer than {count} more writes accepted within {timeout} ({Failed} failed so far).");
         }
     }
 
@@ -128,6 +128,7 @@ internal sealed class WriteStream : IAsyncDisposable
             }
 
             Accepted[id!] = new AcceptedWrite(id!, version, method == HttpMethod.Delete, token);
+            accepted.Raise();
             return (true, id);
         }
         catch (HttpRequestException)

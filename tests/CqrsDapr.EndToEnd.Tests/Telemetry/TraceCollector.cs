@@ -15,6 +15,7 @@ public sealed class TraceCollector : IAsyncDisposable
 {
     private readonly WebApplication app;
     private readonly ConcurrentQueue<ReceivedSpan> spans = new();
+    private readonly Signal received = new();
 
     private TraceCollector(WebApplication app) => this.app = app;
 
@@ -37,6 +38,8 @@ public sealed class TraceCollector : IAsyncDisposable
                 collector.spans.Enqueue(span);
             }
 
+            collector.received.Raise();
+
             return Results.Bytes([], "application/x-protobuf"); // an empty ExportTraceServiceResponse: all accepted
         });
         app.MapPost("/v1/{signal}", () => Results.Bytes([], "application/x-protobuf"));
@@ -52,18 +55,8 @@ public sealed class TraceCollector : IAsyncDisposable
     internal async Task<IReadOnlyList<ReceivedSpan>> WaitForTraceAsync(
         string traceId, IReadOnlyList<Func<ReceivedSpan, bool>> expectations, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        deadline.CancelAfter(timeout);
-        while (true)
-        {
-            var trace = Trace(traceId);
-            if (expectations.All(expected => trace.Any(expected)) || deadline.IsCancellationRequested)
-            {
-                return trace;
-            }
-
-            await Task.Delay(200, CancellationToken.None);
-        }
+        await received.WaitUntilAsync(() => expectations.All(expected => Trace(traceId).Any(expected)), timeout, cancellationToken);
+        return Trace(traceId);
     }
 
     public async ValueTask DisposeAsync()
