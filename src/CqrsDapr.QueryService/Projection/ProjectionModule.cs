@@ -136,8 +136,7 @@ internal static class ProjectionModule
         var started = DateTimeOffset.UtcNow;
         using var body = await JsonDocument.ParseAsync(request.Body, cancellationToken: ct);
         var statuses = new List<BulkSubscribeAppResponseEntry>();
-        var readable = new List<(string EntryId, EventEnvelope Envelope)>();
-        var traced = new List<(System.Diagnostics.ActivityContext Parent, EventEnvelope Envelope)>();
+        var readable = new List<(string EntryId, EventEnvelope Envelope, System.Diagnostics.ActivityContext Trace)>();
         if (body.RootElement.TryGetProperty("entries", out var entries) && entries.ValueKind == JsonValueKind.Array)
         {
             foreach (var entry in entries.EnumerateArray())
@@ -145,8 +144,7 @@ internal static class ProjectionModule
                 var entryId = entry.TryGetProperty("entryId", out var id) ? id.GetString() ?? "" : "";
                 if (ReadEnvelope(entry, out var envelope, out var problem))
                 {
-                    readable.Add((entryId, envelope));
-                    traced.Add((ProjectionTracing.ParentOf(entry), envelope));
+                    readable.Add((entryId, envelope, ProjectionTracing.ParentOf(entry)));
                 }
                 else
                 {
@@ -166,7 +164,7 @@ internal static class ProjectionModule
             outcomes = [.. readable.Select(_ => ProjectionOutcome.Retry)]; // the sidecar or the store is unavailable
         }
 
-        ProjectionTracing.RecordBatch(Topics.Products, traced, outcomes, started);
+        ProjectionTracing.RecordBatch(Topics.Products, readable, outcomes, started);
 
         for (var i = 0; i < readable.Count; i++)
         {

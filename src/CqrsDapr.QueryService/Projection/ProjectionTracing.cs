@@ -33,7 +33,7 @@ internal static class ProjectionTracing
 
     /// <summary>Records one span per traced entry of a batch that started at <paramref name="started"/>.</summary>
     public static void RecordBatch(
-        string topic, IReadOnlyList<(ActivityContext Parent, EventEnvelope Envelope)> entries, IReadOnlyList<ProjectionOutcome> outcomes, DateTimeOffset started)
+        string topic, IReadOnlyList<(string EntryId, EventEnvelope Envelope, ActivityContext Trace)> entries, IReadOnlyList<ProjectionOutcome> outcomes, DateTimeOffset started)
     {
         if (!Source.HasListeners())
         {
@@ -43,7 +43,7 @@ internal static class ProjectionTracing
         ActivityLink[] batch = Activity.Current is { } request ? [new ActivityLink(request.Context)] : [];
         for (var i = 0; i < entries.Count; i++)
         {
-            var (parent, envelope) = entries[i];
+            var (_, envelope, parent) = entries[i];
             if (parent == default)
             {
                 continue;
