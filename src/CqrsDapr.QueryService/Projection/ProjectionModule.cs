@@ -120,7 +120,7 @@ internal static class ProjectionModule
                 _ => Status(Retry),
             };
         }
-        catch (DaprException)
+        catch (Exception ex) when (ex is DaprException or ViewStoreUnavailableException)
         {
             return Status(Retry); // the sidecar or the view store is unavailable: Dapr redelivers later
         }
@@ -159,7 +159,7 @@ internal static class ProjectionModule
         {
             outcomes = await projection.ProjectAsync([.. readable.Select(r => r.Envelope)], ct);
         }
-        catch (Exception ex) when (ex is DaprException or HttpRequestException)
+        catch (Exception ex) when (ex is DaprException or HttpRequestException or ViewStoreUnavailableException)
         {
             outcomes = [.. readable.Select(_ => ProjectionOutcome.Retry)]; // the sidecar or the store is unavailable
         }

@@ -155,7 +155,7 @@ internal sealed partial class ProductRebuild(
         {
             // Shutting down: the heartbeat stops, and another replica may take the rebuild over later.
         }
-        catch (Exception ex) when (ex is HttpRequestException or DaprException or InvalidOperationException or TimeoutException)
+        catch (Exception ex) when (ex is HttpRequestException or DaprException or ViewStoreUnavailableException or InvalidOperationException or TimeoutException)
         {
             LogFailed(logger, ex, generation);
             await UpdateAsync(generation, (d, s) => d with

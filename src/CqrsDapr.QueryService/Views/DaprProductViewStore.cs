@@ -186,7 +186,7 @@ internal sealed class DaprProductViewStore(DaprClient dapr, HttpClient sidecar, 
             throw new ArgumentException("The page token does not continue this query; validate it before querying.", nameof(query));
         }
 
-        var order = new SortOrder(query.Sort);
+        var order = new ProductSortOrder(query.Sort);
         var minPrice = query.MinPrice is { } min ? ProductViewKeys.Price(min) : null;
         var maxPrice = query.MaxPrice is { } max ? ProductViewKeys.Price(max) : null;
         var batchSize = Math.Min(MaxBatch, (minPrice ?? maxPrice) is null ? query.PageSize + 2 : (query.PageSize * 2) + 2);
@@ -252,7 +252,7 @@ internal sealed class DaprProductViewStore(DaprClient dapr, HttpClient sidecar, 
         return new ProductPage([.. items.Take(query.PageSize).Select(i => i.View)], next.Encode());
     }
 
-    private async Task<IReadOnlyList<ProductView>> FetchAsync(SortOrder order, string? category, long offset, int limit, CancellationToken cancellationToken)
+    private async Task<IReadOnlyList<ProductView>> FetchAsync(ProductSortOrder order, string? category, long offset, int limit, CancellationToken cancellationToken)
     {
         // v1 compares as text: the boolean is compared as 'false', the view type and category as themselves. Range
         // operators refuse string operands on v1, so price ranges and the keyset position are applied above instead.
@@ -288,38 +288,10 @@ internal sealed class DaprProductViewStore(DaprClient dapr, HttpClient sidecar, 
         return [.. response.Results.Select(r => r.Data).OfType<ProductView>()];
     }
 
-    private static bool BeyondPriceRange(SortOrder order, string priceKey, string? minPrice, string? maxPrice) => order.Sort switch
+    private static bool BeyondPriceRange(ProductSortOrder order, string priceKey, string? minPrice, string? maxPrice) => order.Sort switch
     {
         ProductSort.Price => maxPrice is not null && string.CompareOrdinal(priceKey, maxPrice) > 0,
         ProductSort.PriceDescending => minPrice is not null && string.CompareOrdinal(priceKey, minPrice) < 0,
         _ => false,
     };
-
-    /// <summary>The stored field a sort orders by, its direction, and the same order in memory (ordinal, as the keys are built for).</summary>
-    private readonly record struct SortOrder(ProductSort Sort)
-    {
-        public string Field => Sort switch
-        {
-            ProductSort.Name or ProductSort.NameDescending => "nameKey",
-            ProductSort.Price or ProductSort.PriceDescending => "priceKey",
-            _ => "updatedAtKey",
-        };
-
-        public bool Descending => Sort is ProductSort.NameDescending or ProductSort.PriceDescending or ProductSort.UpdatedAtDescending;
-
-        public string KeyOf(ProductView view) => Sort switch
-        {
-            ProductSort.Name or ProductSort.NameDescending => view.NameKey,
-            ProductSort.Price or ProductSort.PriceDescending => view.PriceKey,
-            _ => view.UpdatedAtKey,
-        };
-
-        /// <summary>Negative when (key, id) comes before <paramref name="other"/> in this order.</summary>
-        public int Compare(string key, Guid id, (string Key, Guid Id) other)
-        {
-            var byKey = string.CompareOrdinal(key, other.Key);
-            var result = byKey != 0 ? byKey : string.CompareOrdinal(id.ToString("D"), other.Id.ToString("D"));
-            return Descending ? -result : result;
-        }
-    }
 }

@@ -1,16 +1,35 @@
+using CqrsDapr.QueryService.Views.Cosmos;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace CqrsDapr.QueryService.Views;
 
-/// <summary>The view store and its generations, shared by the projection, the queries and the rebuild.</summary>
+/// <summary>
+/// The view store and its generations, shared by the projection, the queries and the rebuild. <c>ViewStore:Provider</c>
+/// chooses where product views live: <c>Dapr</c> (the default: the <c>viewstore</c> state store) or <c>Cosmos</c>
+/// (Azure Cosmos DB through its SDK, section <c>ViewStore:Cosmos</c>). The generations document and dead letters stay
+/// in the Dapr <c>viewstore</c> either way.
+/// </summary>
 internal static class ViewsModule
 {
+    public const string ProviderKey = "ViewStore:Provider";
+
     public static WebApplicationBuilder AddViews(this WebApplicationBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<ViewChanges>();
-        builder.Services.AddSingleton<IProductViewStores, DaprProductViewStores>();
+        switch (builder.Configuration[ProviderKey])
+        {
+            case null or "" or "Dapr":
+                builder.Services.AddSingleton<IProductViewStores, DaprProductViewStores>();
+                break;
+            case "Cosmos":
+                builder.AddCosmosViewStore();
+                break;
+            case var other:
+                throw new InvalidOperationException($"{ProviderKey} '{other}' is not a view store: use Dapr or Cosmos.");
+        }
+
         builder.Services.AddSingleton<ViewGenerations>();
         builder.Services.AddHostedService<GenerationRefresher>();
         builder.Services.AddOptions<ViewGenerationOptions>()
