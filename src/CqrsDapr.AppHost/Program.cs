@@ -7,6 +7,8 @@ using Microsoft.Extensions.Configuration;
 // repository), CqrsDapr:Ports:{writedb,readdb,redis,gateway} (gateway 8080; the others, and 0, are allocated),
 // CqrsDapr:Gateway:RateLimitPermits (the gateway's requests per client address and window; its own default unless set).
 // CqrsDapr:Sidecar (auto: daprd when installed, else the emulator; daprd; emulator) and CqrsDapr:DaprBinDirectory.
+// CqrsDapr:ViewStore (dapr, the default: views in the read PostgreSQL through Dapr; cosmos: in Azure Cosmos DB, the
+// account of CqrsDapr:Cosmos:Endpoint or else a local stand-in server, see CosmosViewStore).
 // Apps and sidecars authenticate each other with API tokens drawn for each run (see DaprSidecars).
 var builder = DistributedApplication.CreateBuilder(args);
 var repositoryRoot = Path.GetFullPath(Path.Combine(builder.AppHostDirectory, "..", ".."));
@@ -36,6 +38,10 @@ var queryService = builder.AddProject<Projects.CqrsDapr_QueryService>("query-ser
     .WithHttpEndpoint()
     .WithEnvironment("Projection__Subscriptions", "Declarative") // components/subscriptions.yaml routes the topics
     .WithHttpHealthCheck("/health");
+if (CosmosViewStore.IsChosen(builder.Configuration))
+{
+    CosmosViewStore.Use(builder, queryService, repositoryRoot, dataRoot);
+}
 
 // A Dapr sidecar per service: daprd (with placement and scheduler) when installed, the project's emulator otherwise.
 // Both read components/ with these secrets (secretstores.local.env reads the environment).

@@ -85,7 +85,7 @@ internal static class ServerBinaries
         }
     }
 
-    private static string? FindOnPath(string name) =>
+    public static string? FindOnPath(string name) =>
         (Environment.GetEnvironmentVariable("PATH") ?? "")
             .Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
             .Select(directory => Path.Combine(directory, name))

@@ -6,7 +6,61 @@ namespace CqrsDapr.EndToEnd.Tests;
 
 /// <summary>A product's life through the gateway: every service, sidecar, database and the broker take part.</summary>
 [Collection(WholeSystem.Name)]
-public sealed class ProductLifecycleTests(SystemFixture system)
+public sealed class ProductLifecycleTests(SystemFixture system) : ProductLifecycle(system);
+
+/// <summary>The same life with the query service's views in Cosmos DB.</summary>
+[Collection(WholeSystemOnCosmos.Name)]
+public sealed class ProductLifecycleOnCosmosTests(CosmosSystemFixture system) : ProductLifecycle(system)
+{
+    [Fact]
+    public async Task The_views_live_in_cosmos_db_and_not_in_the_dapr_state_store()
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+        var (id, token) = await CreateAsync("where-views-live", "Shelf", 80m, stock: 2, cancellationToken);
+        await ReadAsync(id, token, cancellationToken);
+
+        var documents = await CosmosDocumentsAsync(id, cancellationToken);
+        var document = Assert.Single(documents.EnumerateArray());
+        Assert.Equal("Shelf", document.GetProperty("name").GetString());
+        Assert.StartsWith("product|", document.GetProperty("pk").GetString(), StringComparison.Ordinal);
+
+        using var sidecar = system.Client("query-service-dapr");
+        sidecar.DefaultRequestHeaders.Add("dapr-api-token", system.ApiToken);
+        using var state = await sidecar.GetAsync(new Uri($"v1.0/state/viewstore/product%7C{id}", UriKind.Relative), cancellationToken);
+        Assert.Equal(HttpStatusCode.NoContent, state.StatusCode); // the Dapr store has no view of it
+    }
+
+    /// <summary>
+    /// The stand-in's documents with this id, by its REST API (it ignores authorization; the certificate is the one the
+    /// AppHost made in the data directory).
+    /// </summary>
+    private async Task<JsonElement> CosmosDocumentsAsync(string id, CancellationToken cancellationToken)
+    {
+        using var pinned = System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPem(
+            File.ReadAllText(Path.Combine(system.DataDirectory, "cosmos", "cert.pem")));
+        using var handler = new SocketsHttpHandler
+        {
+            SslOptions = new System.Net.Security.SslClientAuthenticationOptions
+            {
+                RemoteCertificateValidationCallback = (_, certificate, _, _) => certificate is not null && certificate.GetRawCertData().AsSpan().SequenceEqual(pinned.RawData),
+            },
+        };
+        using var client = new HttpClient(handler);
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(system.CosmosEndpoint, "dbs/cqrsdapr/colls/product-views/docs"))
+        {
+            Content = new StringContent(JsonSerializer.Serialize(new { query = "SELECT * FROM c WHERE c.id = @id", parameters = new[] { new { name = "@id", value = id } } })),
+        };
+        request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/query+json");
+        request.Headers.Add("x-ms-documentdb-isquery", "true");
+        request.Headers.Add("x-ms-documentdb-query-enablecrosspartition", "true");
+        using var response = await client.SendAsync(request, cancellationToken);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return (await response.Content.ReadFromJsonAsync<JsonElement>(cancellationToken)).GetProperty("Documents");
+    }
+}
+
+/// <summary>The lifecycle checks, for each system they run on.</summary>
+public abstract class ProductLifecycle(SystemFixture system)
 {
     private static readonly TimeSpan ReadTimeout = TimeSpan.FromSeconds(30);
     private HttpClient Gateway => system.Gateway;
@@ -89,7 +143,7 @@ public sealed class ProductLifecycleTests(SystemFixture system)
         }
     }
 
-    private async Task<(string Id, string Token)> CreateAsync(string category, string name, decimal price, int stock, CancellationToken cancellationToken)
+    private protected async Task<(string Id, string Token)> CreateAsync(string category, string name, decimal price, int stock, CancellationToken cancellationToken)
     {
         var sku = $"E2E-{Guid.NewGuid():N}"[..20];
         using var created = await Gateway.PostAsJsonAsync("/api/products", new
@@ -109,7 +163,7 @@ public sealed class ProductLifecycleTests(SystemFixture system)
         return (id, Token(created));
     }
 
-    private async Task<JsonElement> ReadAsync(string id, string token, CancellationToken cancellationToken)
+    private protected async Task<JsonElement> ReadAsync(string id, string token, CancellationToken cancellationToken)
     {
         var (status, body) = await Gateway.ReadOwnWriteAsync(id, token, DateTimeOffset.UtcNow + ReadTimeout, cancellationToken);
         Assert.Equal(HttpStatusCode.OK, status);

@@ -15,7 +15,7 @@ namespace CqrsDapr.EndToEnd.Tests;
 /// databases) and ports Aspire allocates, the gateway included. Tests may crash and restart its processes
 /// (<see cref="KillAsync"/>, <see cref="StartAsync"/>). Disposing stops every process it started.
 /// </summary>
-public sealed class SystemFixture : IAsyncLifetime
+public class SystemFixture : IAsyncLifetime
 {
     private static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(3);
     private readonly string dataDirectory = Path.Combine(Path.GetTempPath(), "cqrsdapr-e2e", Guid.NewGuid().ToString("N"));
@@ -36,7 +36,13 @@ public sealed class SystemFixture : IAsyncLifetime
     /// <summary>The write database (the source of truth), for reconciliation against the views.</summary>
     public string WriteDatabase { get; private set; } = null!;
 
-    private DistributedApplication App => app ?? throw new InvalidOperationException("The system is not started.");
+    /// <summary>The data directory of this system (databases, certificates).</summary>
+    public string DataDirectory => dataDirectory;
+
+    /// <summary>AppHost settings beyond the ones every test system has.</summary>
+    protected virtual IEnumerable<string> Settings => [];
+
+    private protected DistributedApplication App => app ?? throw new InvalidOperationException("The system is not started.");
 
     /// <summary>A client of a resource's own HTTP endpoint (a sidecar's Dapr API, an app's port), not the gateway.</summary>
     public HttpClient Client(string resource) => new() { BaseAddress = App.GetEndpoint(resource, "http") };
@@ -47,7 +53,8 @@ public sealed class SystemFixture : IAsyncLifetime
         Traces = await TraceCollector.StartAsync();
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.CqrsDapr_AppHost>(
             [$"--CqrsDapr:DataDirectory={dataDirectory}", "--CqrsDapr:Ports:gateway=0",
-             "--CqrsDapr:Gateway:RateLimitPermits=1000000"], timeout.Token); // the fault tests' clients write as fast as they can
+             "--CqrsDapr:Gateway:RateLimitPermits=1000000", // the fault tests' clients write as fast as they can
+             .. Settings], timeout.Token);
         foreach (var project in builder.Resources.OfType<ProjectResource>())
         {
             // Added after Aspire's own OTLP settings (the dashboard's address), so these win.
@@ -145,7 +152,25 @@ public sealed class SystemFixture : IAsyncLifetime
         {
             Directory.Delete(dataDirectory, recursive: true);
         }
+
+        GC.SuppressFinalize(this);
     }
+}
+
+/// <summary>The same system with the query service's views in Cosmos DB (the AppHost's local stand-in server).</summary>
+public sealed class CosmosSystemFixture : SystemFixture
+{
+    protected override IEnumerable<string> Settings => ["--CqrsDapr:ViewStore=cosmos"];
+
+    /// <summary>The stand-in Cosmos DB server's endpoint.</summary>
+    public Uri CosmosEndpoint => App.GetEndpoint("cosmos", "https");
+}
+
+/// <summary>The system on Cosmos DB, for the tests that run there too.</summary>
+[CollectionDefinition(Name)]
+public sealed class WholeSystemOnCosmos : ICollectionFixture<CosmosSystemFixture>
+{
+    public const string Name = "system-on-cosmos";
 }
 
 /// <summary>One system for every end-to-end test class; the classes run one after another (faults would disturb the others).</summary>
