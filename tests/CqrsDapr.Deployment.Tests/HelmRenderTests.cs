@@ -372,12 +372,58 @@ public sealed class HelmRenderTests
     [InlineData("viewstore.type=mongodb", "viewstore.type must be postgresql or azure.cosmosdb")]
     [InlineData("gateway.image.tag=", "image.tag is required")]
     [InlineData("pubsub.kafka.authType=oidc", "pubsub.kafka.authType must be none or password")]
+    [InlineData("queryService.viewStore.provider=mongodb", "queryService.viewStore.provider must be dapr or cosmos, not mongodb")]
+    [InlineData("queryService.viewStore.cosmos.endpoint=", "queryService.viewStore.cosmos.endpoint is required")]
+    [InlineData("queryService.viewStore.cosmos.createIfNotExists=true,queryService.viewStore.cosmos.secretName=", "createIfNotExists needs the account key")]
     public async Task A_wrong_value_fails_the_render_with_its_message(string set, string message)
     {
-        var pubsub = set.StartsWith("pubsub.kafka", StringComparison.Ordinal) ? new[] { "--set", "pubsub.type=kafka" } : [];
-        var (code, _, error) = await HelmRenderer.RunAsync([.. pubsub, "--set", set]);
+        string[] context = set.StartsWith("pubsub.kafka", StringComparison.Ordinal) ? ["--set", "pubsub.type=kafka"]
+            : set.StartsWith("queryService.viewStore.cosmos", StringComparison.Ordinal) ? ["--set", "queryService.viewStore.provider=cosmos"]
+            : [];
+        var (code, _, error) = await HelmRenderer.RunAsync([.. context, .. set.Split(',').SelectMany(pair => new[] { "--set", pair })]);
         Assert.NotEqual(0, code);
         Assert.Contains(message, error, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [MemberData(nameof(ValueSets))]
+    public async Task The_query_service_reads_its_view_store_provider_and_the_cosmos_settings_from_the_values(string valueSet)
+    {
+        var rendering = await HelmRenderer.RenderAsync(valueSet);
+        var views = rendering.Values["queryService"]!["viewStore"]!;
+        var cosmos = views["cosmos"]!;
+        var deployment = rendering.OfKind("Deployment").Single(d => Name(d) == "query-service");
+        var env = PodSpec(deployment)["containers"]![0]!["env"]!.AsArray().Select(e => e!.AsObject()).ToDictionary(e => (string)e["name"]!, StringComparer.Ordinal);
+
+        if ((string?)views["provider"] != "cosmos")
+        {
+            Assert.DoesNotContain(env.Keys, name => name.StartsWith("ViewStore__", StringComparison.Ordinal)); // the service's default: Dapr
+            return;
+        }
+
+        Assert.Equal("Cosmos", (string?)env["ViewStore__Provider"]["value"]);
+        Assert.Equal((string?)cosmos["endpoint"], (string?)env["ViewStore__Cosmos__Endpoint"]["value"]);
+        Assert.Equal((string?)cosmos["container"], (string?)env["ViewStore__Cosmos__Container"]["value"]);
+        Assert.Equal(cosmos["partitionBuckets"]!.ToString(), (string?)env["ViewStore__Cosmos__PartitionBuckets"]["value"]);
+        Assert.Equal((string?)cosmos["connectionMode"], (string?)env["ViewStore__Cosmos__ConnectionMode"]["value"]);
+        if ((string?)cosmos["secretName"] is { Length: > 0 } secret)
+        {
+            var key = env["ViewStore__Cosmos__AccountKey"]["valueFrom"]!["secretKeyRef"]!;
+            Assert.Equal(secret, (string?)key["name"]);
+            Assert.Equal((string?)cosmos["accountKeyKey"], (string?)key["key"]);
+        }
+        else
+        {
+            Assert.False(env.ContainsKey("ViewStore__Cosmos__AccountKey")); // Entra ID: the pod's workload identity
+            Assert.Equal((string?)cosmos["managedIdentityClientId"], (string?)env["ViewStore__Cosmos__ManagedIdentityClientId"]["value"]);
+        }
+
+        // The labels a workload identity needs reach the pods (and the selector still matches them).
+        var podLabels = PodLabels(deployment);
+        foreach (var (label, value) in rendering.Values["queryService"]!["podLabels"]!.AsObject())
+        {
+            Assert.Equal((string?)value, podLabels[label]);
+        }
     }
 
     [Fact]
