@@ -15,8 +15,10 @@ using Microsoft.Extensions.Logging;
 namespace CqrsDapr.QueryService.Benchmarks;
 
 /// <summary>
-/// Sequential request latency at the service's HTTP port (client → Kestrel → app → sidecar gRPC → PostgreSQL):
-/// GET by id, and list pages (first page; a deep page reached by tokens; a price-range page filtered in the service).
+/// Sequential request latency at the service's HTTP port, for each view store in the same run (<c>--stores
+/// dapr,cosmos</c>, both by default): the Dapr store (client → Kestrel → app → sidecar gRPC → PostgreSQL) and the
+/// Cosmos DB store (client → Kestrel → app → Cosmos SDK → the stand-in server). GET by id, and list pages (first page;
+/// a deep page reached by tokens; a price-range page).
 /// </summary>
 internal static class QueryBenchmark
 {
@@ -25,20 +27,33 @@ internal static class QueryBenchmark
     public static async Task<int> Main(string[] args)
     {
         var quick = args.Contains("--quick", StringComparer.Ordinal);
+        var stores = Option(args, "--stores")?.Split(',') ?? ["dapr", "cosmos"];
         var products = quick ? 300 : 2000;
         var samples = quick ? 200 : 2000;
-        var categories = 10;
 
         await using var postgres = await PostgresServer.StartAsync();
-        var database = await postgres.CreateDatabaseAsync("bench_views");
-        using var resources = new Resources().PostgresState(DaprNames.ViewStore, database);
-        await using var sidecar = await Sidecar.StartAsync(new SidecarOptions
+        foreach (var store in stores)
         {
-            AppId = DaprNames.QueryService,
-            ResourcesPaths = [resources.Path],
-            ApiToken = ApiToken,
-            LogLevel = "warn",
-        });
+            await using var cosmos = store == "cosmos" ? await CosmosDbServer.StartAsync() : null;
+            var database = await postgres.CreateDatabaseAsync("bench_views_" + store);
+            using var resources = new Resources().PostgresState(DaprNames.ViewStore, database);
+            await using var sidecar = await Sidecar.StartAsync(new SidecarOptions
+            {
+                AppId = DaprNames.QueryService,
+                ResourcesPaths = [resources.Path],
+                ApiToken = ApiToken,
+                LogLevel = "warn",
+            });
+            await RunAsync(store, sidecar, cosmos, products, samples);
+        }
+
+        return 0;
+    }
+
+    /// <summary>The query service on <paramref name="store"/>'s views: seeds them through the store, then measures each scenario.</summary>
+    private static async Task RunAsync(string store, Sidecar sidecar, CosmosDbServer? cosmos, int products, int samples)
+    {
+        const int categories = 10;
         var port = FreePort.Next();
         await using var factory = new QueryServiceFactory(web =>
         {
@@ -47,13 +62,25 @@ internal static class QueryBenchmark
             web.UseSetting("DAPR_HTTP_ENDPOINT", sidecar.HttpEndpoint);
             web.UseSetting("DAPR_GRPC_ENDPOINT", sidecar.GrpcEndpoint);
             web.UseSetting("DAPR_API_TOKEN", ApiToken);
+            if (cosmos is not null)
+            {
+                web.UseSetting("ViewStore:Provider", "Cosmos");
+                web.UseSetting("ViewStore:Cosmos:Endpoint", cosmos.Endpoint.ToString());
+                web.UseSetting("ViewStore:Cosmos:AccountKey", CosmosDbServer.AccountKey);
+                web.UseSetting("ViewStore:Cosmos:ConnectionMode", "Gateway");
+                web.UseSetting("ViewStore:Cosmos:LimitToEndpoint", "true");
+                web.UseSetting("ViewStore:Cosmos:ServerCertificatePath", cosmos.CertificatePath);
+                web.UseSetting("ViewStore:Cosmos:CreateIfNotExists", "true");
+                web.UseSetting("ViewStore:Cosmos:DiagnosticsThreshold", "00:01:00");
+            }
+
             web.ConfigureLogging(logging => logging.ClearProviders());
         });
         factory.UseKestrel(kestrel => kestrel.Listen(System.Net.IPAddress.Loopback, port)); // not UseKestrel(port): it races the app starting Kestrel (dotnet/aspnetcore#67714)
         factory.StartServer();
         using var client = new HttpClient { BaseAddress = new Uri(string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{port}")) };
 
-        var store = factory.Services.GetRequiredService<ViewGenerations>().Active;
+        var views = factory.Services.GetRequiredService<ViewGenerations>().Active;
         var ids = new List<Guid>(products);
         for (var i = 0; i < products; i++)
         {
@@ -70,11 +97,12 @@ internal static class QueryBenchmark
                 CreatedAt = DateTimeOffset.UtcNow,
                 UpdatedAt = DateTimeOffset.UtcNow.AddSeconds(i),
             });
-            await store.TrySaveAsync(view, null, CancellationToken.None);
+            await views.TrySaveAsync(view, null, CancellationToken.None);
             ids.Add(view.Id);
         }
 
-        Console.WriteLine($"Query service read latency: {products} products in {categories} categories, sidecar = {sidecar.Kind}, sequential requests");
+        var where = cosmos is null ? $"Dapr state store (state.postgresql v1), sidecar = {sidecar.Kind}" : "Cosmos DB SDK → stand-in server (@vercel/cosmosdb-server, Node.js, in memory; not Azure)";
+        Console.WriteLine($"Query service read latency on {views.GetType().Name}: {where}; {products} products in {categories} categories, sequential requests");
         Console.WriteLine($"   {"scenario",-44} {"n",6} {"p50 ms",8} {"p99 ms",8} {"max ms",8}");
         await MeasureAsync("GET /api/products/{id}", samples, i => $"/api/products/{ids[i % ids.Count]}", client);
         await MeasureAsync("GET list, first page of 20 (category, name)", samples / 4, _ => "/api/products?category=cat-3&sort=name", client);
@@ -82,8 +110,10 @@ internal static class QueryBenchmark
         var deep = await TokenForPageAsync(client, "/api/products?category=cat-3&sort=-updatedAt&pageSize=20", skipped);
         await MeasureAsync($"GET list, page {skipped + 1} by token (-updatedAt)", samples / 4, _ => "/api/products?category=cat-3&sort=-updatedAt&pageSize=20&pageToken=" + deep, client);
         await MeasureAsync("GET list, price range 100-200 by name", samples / 4, _ => "/api/products?category=cat-3&minPrice=100&maxPrice=200&sort=name", client);
-        return 0;
     }
+
+    private static string? Option(string[] args, string name) =>
+        Array.IndexOf(args, name) is var at and >= 0 && at + 1 < args.Length ? args[at + 1] : null;
 
     private static async Task<string> TokenForPageAsync(HttpClient client, string path, int pages)
     {
