@@ -178,13 +178,7 @@ internal sealed class DaprProductViewStore(DaprClient dapr, HttpClient sidecar, 
 
     public async Task<ProductPage> QueryAsync(ProductQuery query, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(query);
-        ArgumentOutOfRangeException.ThrowIfLessThan(query.PageSize, 1);
-        ProductPageToken? token = null;
-        if (query.PageToken is not null && (!ProductPageToken.TryDecode(query.PageToken, out token) || !token.Continues(query)))
-        {
-            throw new ArgumentException("The page token does not continue this query; validate it before querying.", nameof(query));
-        }
+        var token = ProductPageToken.Of(query);
 
         var order = new ProductSortOrder(query.Sort);
         var minPrice = query.MinPrice is { } min ? ProductViewKeys.Price(min) : null;

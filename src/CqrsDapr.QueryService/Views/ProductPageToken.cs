@@ -54,6 +54,25 @@ internal sealed record ProductPageToken(
         }
     }
 
+    /// <summary>
+    /// The token <paramref name="query"/> continues from, or null for a first page; what a store checks before it lists.
+    /// Throws for a token that does not decode or was issued for other filters or another sort (the endpoint validates
+    /// tokens first, so this is a caller's bug).
+    /// </summary>
+    public static ProductPageToken? Of(ProductQuery query)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        ArgumentOutOfRangeException.ThrowIfLessThan(query.PageSize, 1);
+        if (query.PageToken is null)
+        {
+            return null;
+        }
+
+        return TryDecode(query.PageToken, out var token) && token.Continues(query)
+            ? token
+            : throw new ArgumentException("The page token does not continue this query; validate it before querying.", nameof(query));
+    }
+
     /// <summary>A short, stable digest of the filters of <paramref name="query"/> (not its sort, page size or token).</summary>
     public static string FingerprintOf(ProductQuery query)
     {

@@ -152,13 +152,7 @@ internal sealed class CosmosProductViewStore(Container container, CosmosViewStor
 
     public async Task<ProductPage> QueryAsync(ProductQuery query, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(query);
-        ArgumentOutOfRangeException.ThrowIfLessThan(query.PageSize, 1);
-        ProductPageToken? token = null;
-        if (query.PageToken is not null && (!ProductPageToken.TryDecode(query.PageToken, out token) || !token.Continues(query)))
-        {
-            throw new ArgumentException("The page token does not continue this query; validate it before querying.", nameof(query));
-        }
+        var token = ProductPageToken.Of(query);
 
         var order = new ProductSortOrder(query.Sort);
         var take = query.PageSize + 1;
