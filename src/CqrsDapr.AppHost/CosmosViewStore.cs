@@ -52,6 +52,9 @@ internal static class CosmosViewStore
             .WithEnvironment("ViewStore__Cosmos__ConnectionMode", "Gateway")
             .WithEnvironment("ViewStore__Cosmos__LimitToEndpoint", "true")
             .WithEnvironment("ViewStore__Cosmos__ServerCertificatePath", CertificatePath(dataRoot))
+            // The stand-in compiles and scans every query in JavaScript (a few hundred ms): the default threshold would
+            // log every list with its diagnostics.
+            .WithEnvironment("ViewStore__Cosmos__DiagnosticsThreshold", "00:00:02")
             .WaitFor(server);
     }
 
