@@ -31,7 +31,8 @@ public sealed class Resources : IDisposable
         return this;
     }
 
-    public Resources Component(string name, string type, IReadOnlyDictionary<string, string>? metadata = null, string version = "v1", IEnumerable<string>? scopes = null)
+    /// <param name="initTimeout">The component's <c>initTimeout</c> (a Go duration); null: daprd's default, 5 s.</param>
+    public Resources Component(string name, string type, IReadOnlyDictionary<string, string>? metadata = null, string version = "v1", IEnumerable<string>? scopes = null, string? initTimeout = null)
     {
         var yaml = new StringBuilder()
             .AppendLine("apiVersion: dapr.io/v1alpha1")
@@ -40,8 +41,13 @@ public sealed class Resources : IDisposable
             .AppendLine($"  name: {name}")
             .AppendLine("spec:")
             .AppendLine($"  type: {type}")
-            .AppendLine($"  version: {version}")
-            .AppendLine("  metadata:");
+            .AppendLine($"  version: {version}");
+        if (initTimeout is not null)
+        {
+            yaml.AppendLine($"  initTimeout: {initTimeout}");
+        }
+
+        yaml.AppendLine("  metadata:");
         foreach (var (key, value) in metadata ?? new Dictionary<string, string>())
         {
             yaml.AppendLine($"  - name: {key}").AppendLine($"    value: \"{value.Replace("\"", "\\\"", StringComparison.Ordinal)}\"");
@@ -67,6 +73,8 @@ public sealed class Resources : IDisposable
     /// <summary>
     /// A <c>state.postgresql</c> v1 component. An Npgsql connection string (what <see cref="PostgresServer"/> hands out) is
     /// rewritten into libpq keyword/value form, the only forms daprd's pgx driver (and so the emulator) accepts.
+    /// Its <c>initTimeout</c> is 30 s, as in <c>components/</c>: init connects and creates tables, which took longer
+    /// than daprd's default 5 s on a machine busy with the whole test suite.
     /// </summary>
     public Resources PostgresState(string name, string connectionString, bool actorStateStore = false, string? tableName = null, string? keyPrefix = null, IReadOnlyDictionary<string, string>? extra = null)
     {
@@ -91,7 +99,7 @@ public sealed class Resources : IDisposable
             metadata["keyPrefix"] = keyPrefix;
         }
 
-        return Component(name, "state.postgresql", metadata);
+        return Component(name, "state.postgresql", metadata, initTimeout: "30s");
     }
 
     public Resources RedisPubSub(string name, string redisHost, IReadOnlyDictionary<string, string>? extra = null)
