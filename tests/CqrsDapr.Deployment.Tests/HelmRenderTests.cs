@@ -299,7 +299,8 @@ public sealed class HelmRenderTests
         var rendering = await HelmRenderer.RenderAsync(valueSet);
         var appIds = rendering.OfKind("Deployment").Select(d => (string)d["spec"]!["template"]!["metadata"]!["annotations"]!["dapr.io/app-id"]!).ToHashSet(StringComparer.Ordinal);
         var components = rendering.OfKind("Component").ToList();
-        Assert.Equal([DaprNames.ActorStore, DaprNames.PubSub, DaprNames.ViewStore], components.Select(Name).Order(StringComparer.Ordinal));
+        var viewsInDapr = (string?)rendering.Values["queryService"]!["viewStore"]!["provider"] == "dapr"; // else in Cosmos DB, no viewstore
+        Assert.Equal(viewsInDapr ? [DaprNames.ActorStore, DaprNames.PubSub, DaprNames.ViewStore] : [DaprNames.ActorStore, DaprNames.PubSub], components.Select(Name).Order(StringComparer.Ordinal));
         foreach (var component in components)
         {
             var spec = component["spec"]!;
@@ -317,7 +318,7 @@ public sealed class HelmRenderTests
 
         var pubsub = components.Single(c => Name(c) == DaprNames.PubSub);
         Assert.StartsWith("pubsub.", (string?)pubsub["spec"]!["type"], StringComparison.Ordinal);
-        Assert.StartsWith("state.", (string?)components.Single(c => Name(c) == DaprNames.ViewStore)["spec"]!["type"], StringComparison.Ordinal);
+        Assert.All(components.Where(c => Name(c) == DaprNames.ViewStore), viewstore => Assert.StartsWith("state.", (string?)viewstore["spec"]!["type"], StringComparison.Ordinal));
         Assert.Contains(components.Single(c => Name(c) == DaprNames.ActorStore)["spec"]!["metadata"]!.AsArray(), m => (string?)m!["name"] == "actorStateStore" && (string?)m["value"] == "true");
 
         foreach (var subscription in rendering.OfKind("Subscription"))
@@ -395,11 +396,15 @@ public sealed class HelmRenderTests
         var deployment = rendering.OfKind("Deployment").Single(d => Name(d) == "query-service");
         var env = PodSpec(deployment)["containers"]![0]!["env"]!.AsArray().Select(e => e!.AsObject()).ToDictionary(e => (string)e["name"]!, StringComparer.Ordinal);
 
+        var viewstoreComponents = rendering.OfKind("Component").Count(c => Name(c) == "viewstore");
         if ((string?)views["provider"] != "cosmos")
         {
             Assert.DoesNotContain(env.Keys, name => name.StartsWith("ViewStore__", StringComparison.Ordinal)); // the service's default: Dapr
+            Assert.Equal(1, viewstoreComponents);
             return;
         }
+
+        Assert.Equal(0, viewstoreComponents); // views, generations and dead letters all in Cosmos DB: no state store needed
 
         Assert.Equal("Cosmos", (string?)env["ViewStore__Provider"]["value"]);
         Assert.Equal((string?)cosmos["endpoint"], (string?)env["ViewStore__Cosmos__Endpoint"]["value"]);

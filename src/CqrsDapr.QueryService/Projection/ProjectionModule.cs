@@ -7,6 +7,7 @@ using CqrsDapr.ServiceDefaults;
 using Dapr;
 using Dapr.AspNetCore;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace CqrsDapr.QueryService.Projection;
 
@@ -45,7 +46,7 @@ internal static class ProjectionModule
     public static IServiceCollection AddProjection(this IServiceCollection services)
     {
         services.AddMetrics();
-        services.AddSingleton<IDeadLetterStore, DaprDeadLetterStore>();
+        services.TryAddSingleton<IDeadLetterStore, DaprDeadLetterStore>(); // unless the view store brought its own
         services.AddSingleton<ProjectionMetrics>();
         services.AddSingleton<ProductProjection>();
         services.AddSingleton<DeadLetterInbox>();

@@ -35,7 +35,8 @@ internal sealed record ProductPage(IReadOnlyList<ProductView> Items, string? Nex
 
 /// <summary>
 /// Where product views of one generation live (see <see cref="ViewGenerations"/>). Implementations: the Dapr state
-/// store <c>viewstore</c> (state.postgresql v1) now, Cosmos DB later; both must pass the same contract test suite.
+/// store <c>viewstore</c> (<see cref="DaprProductViewStore"/>, state.postgresql v1) and Azure Cosmos DB
+/// (<see cref="Cosmos.CosmosProductViewStore"/>); both pass the same contract test suite.
 /// </summary>
 internal interface IProductViewStore
 {

@@ -85,7 +85,7 @@ internal sealed class ViewGenerationOptions
 /// stores the projection writes (<see cref="Writable"/>). Refreshed by <see cref="GenerationRefresher"/>; a rebuild
 /// on this replica serves its own changes at once (<see cref="TrySaveAsync"/>).
 /// </summary>
-internal sealed class ViewGenerations(IProductViewStores stores, DaprClient dapr)
+internal sealed class ViewGenerations(IProductViewStores stores, IGenerationsStore store)
 {
     private readonly TaskCompletionSource loaded = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile Snapshot current = new(new GenerationsDocument(), [stores.Generation(1)], stores.Generation(1));
@@ -108,8 +108,8 @@ internal sealed class ViewGenerations(IProductViewStores stores, DaprClient dapr
     /// <summary>Reads the stored document and its ETag; a missing document is generation 1 alone.</summary>
     public async Task<(GenerationsDocument Document, string? ETag)> ReadAsync(CancellationToken cancellationToken)
     {
-        var (document, etag) = await dapr.GetStateAndETagAsync<GenerationsDocument?>(DaprNames.ViewStore, GenerationsDocument.Key, metadata: ViewStoreDocuments.Json, cancellationToken: cancellationToken);
-        return document is null || string.IsNullOrEmpty(etag) ? (new GenerationsDocument(), null) : (document, etag);
+        var (document, etag) = await store.ReadAsync(cancellationToken);
+        return (document ?? new GenerationsDocument(), etag);
     }
 
     /// <summary>
@@ -120,7 +120,7 @@ internal sealed class ViewGenerations(IProductViewStores stores, DaprClient dapr
     {
         ArgumentNullException.ThrowIfNull(document);
         var next = document with { Revision = document.Revision + 1 };
-        if (!await ViewStoreDocuments.TrySaveAsync(dapr, GenerationsDocument.Key, next, etag, cancellationToken))
+        if (!await store.TrySaveAsync(next, etag, cancellationToken))
         {
             return false;
         }
@@ -170,7 +170,7 @@ internal sealed partial class GenerationRefresher(
                 using var untraced = OpenTelemetry.SuppressInstrumentationScope.Begin();
                 await generations.RefreshAsync(stoppingToken);
             }
-            catch (Exception ex) when (ex is DaprException or HttpRequestException or Grpc.Core.RpcException)
+            catch (Exception ex) when (ex is DaprException or HttpRequestException or Grpc.Core.RpcException or ViewStoreUnavailableException)
             {
                 LogRefreshFailed(logger, ex.Message); // the sidecar may not be up yet: keep the last known generations
             }

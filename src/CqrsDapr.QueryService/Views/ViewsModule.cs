@@ -6,8 +6,8 @@ namespace CqrsDapr.QueryService.Views;
 /// <summary>
 /// The view store and its generations, shared by the projection, the queries and the rebuild. <c>ViewStore:Provider</c>
 /// chooses where product views live: <c>Dapr</c> (the default: the <c>viewstore</c> state store) or <c>Cosmos</c>
-/// (Azure Cosmos DB through its SDK, section <c>ViewStore:Cosmos</c>). The generations document and dead letters stay
-/// in the Dapr <c>viewstore</c> either way.
+/// (Azure Cosmos DB through its SDK, section <c>ViewStore:Cosmos</c>), and with them the generations document and the
+/// dead letters.
 /// </summary>
 internal static class ViewsModule
 {
@@ -22,6 +22,7 @@ internal static class ViewsModule
         {
             case null or "" or "Dapr":
                 builder.Services.AddSingleton<IProductViewStores, DaprProductViewStores>();
+                builder.Services.AddSingleton<IGenerationsStore, DaprGenerationsStore>();
                 break;
             case "Cosmos":
                 builder.AddCosmosViewStore();

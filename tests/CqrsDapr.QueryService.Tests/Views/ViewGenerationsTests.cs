@@ -14,7 +14,7 @@ public sealed class ViewGenerationsTests : IDisposable
     public ViewGenerationsTests()
     {
         stores = new DaprProductViewStores(dapr, new ConfigurationBuilder().Build());
-        generations = new ViewGenerations(stores, dapr);
+        generations = new ViewGenerations(stores, new DaprGenerationsStore(dapr));
     }
 
     [Fact]

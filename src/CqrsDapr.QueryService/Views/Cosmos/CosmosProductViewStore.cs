@@ -1,10 +1,8 @@
 using System.Buffers.Binary;
 using System.Collections.Concurrent;
 using System.Globalization;
-using System.Net;
 using System.Text;
 using System.Text.Json;
-using System.Text.Json.Serialization;
 using CqrsDapr.QueryService.Products;
 using Microsoft.Azure.Cosmos;
 
@@ -22,8 +20,6 @@ internal sealed class CosmosProductViewStore(Container container, CosmosViewStor
 {
     /// <summary>Ids a cleanup reads per round before deleting them.</summary>
     private const int DeleteRound = 500;
-
-    private static readonly JsonSerializerOptions Json = JsonSerializerOptions.Web;
 
     private readonly string viewType = ProductView.TypeIn(generation);
 
@@ -49,13 +45,13 @@ internal sealed class CosmosProductViewStore(Container container, CosmosViewStor
     {
         using var response = await container.ReadItemStreamAsync(Id(id), new PartitionKey(PartitionOf(id)), cancellationToken: cancellationToken);
         observer.Observe("read", response);
-        if (IsMissingDocument(response))
+        if (CosmosDocuments.IsMissingDocument(response))
         {
             return null;
         }
 
-        Ensure(response, "read");
-        var view = await JsonSerializer.DeserializeAsync<ProductView>(response.Content, Json, cancellationToken)
+        CosmosDocuments.Ensure(response, "read");
+        var view = await JsonSerializer.DeserializeAsync<ProductView>(response.Content, CosmosDocuments.Json, cancellationToken)
             ?? throw new ViewStoreUnavailableException($"Cosmos DB returned an empty document for view {id}.");
         return new StoredView(view, response.Headers.ETag);
     }
@@ -64,19 +60,19 @@ internal sealed class CosmosProductViewStore(Container container, CosmosViewStor
     {
         ArgumentNullException.ThrowIfNull(view);
         var partition = new PartitionKey(PartitionOf(view.Id));
-        using var document = Document(view);
+        using var document = CosmosDocuments.WithPartitionKey(view with { ViewType = viewType }, PartitionOf(view.Id));
         using var response = etag is null
             ? await container.CreateItemStreamAsync(document, partition, cancellationToken: cancellationToken)
             : await container.ReplaceItemStreamAsync(document, Id(view.Id), partition, new ItemRequestOptions { IfMatchEtag = etag }, cancellationToken);
         observer.Observe(etag is null ? "create" : "replace", response);
 
         // Lost races: the view exists already (409), changed since it was read (412), or was removed meanwhile (404).
-        if (response.StatusCode is HttpStatusCode.Conflict or HttpStatusCode.PreconditionFailed || IsMissingDocument(response))
+        if (CosmosDocuments.IsLostRace(response) || CosmosDocuments.IsMissingDocument(response))
         {
             return false;
         }
 
-        Ensure(response, etag is null ? "create" : "replace");
+        CosmosDocuments.Ensure(response, etag is null ? "create" : "replace");
         return true;
     }
 
@@ -128,7 +124,7 @@ internal sealed class CosmosProductViewStore(Container container, CosmosViewStor
                 .WithParameter("@pk", partition);
             while (true)
             {
-                var ids = await ReadAllAsync<string>(query, partition, "delete-scan", cancellationToken);
+                var ids = await CosmosDocuments.ReadAllAsync<string>(container, query, partition, "delete-scan", observer, cancellationToken);
                 if (ids.Count == 0)
                 {
                     break;
@@ -138,9 +134,9 @@ internal sealed class CosmosProductViewStore(Container container, CosmosViewStor
                 {
                     using var response = await container.DeleteItemStreamAsync(id, new PartitionKey(partition), cancellationToken: ct);
                     observer.Observe("delete", response);
-                    if (!IsMissingDocument(response))
+                    if (!CosmosDocuments.IsMissingDocument(response))
                     {
-                        Ensure(response, "delete");
+                        CosmosDocuments.Ensure(response, "delete");
                     }
                 });
                 deleted += ids.Count;
@@ -161,7 +157,7 @@ internal sealed class CosmosProductViewStore(Container container, CosmosViewStor
         {
             var partition = PartitionOf(bucket);
             var definition = Parameters(new QueryDefinition(text), query, token, take).WithParameter("@pk", partition);
-            return ReadAllAsync<ProductView>(definition, partition, "query", cancellationToken);
+            return CosmosDocuments.ReadAllAsync<ProductView>(container, definition, partition, "query", observer, cancellationToken);
         }));
 
         // Each bucket's page is in order; the first `take` of all of them together are this page and one more.
@@ -236,59 +232,8 @@ internal sealed class CosmosProductViewStore(Container container, CosmosViewStor
         return definition;
     }
 
-    /// <summary>Runs a query within one logical partition to its end (its TOP bounds it) and reads every page.</summary>
-    private async Task<List<T>> ReadAllAsync<T>(QueryDefinition query, string partition, string operation, CancellationToken cancellationToken)
-    {
-        var results = new List<T>();
-        using var pages = container.GetItemQueryStreamIterator(query, requestOptions: new QueryRequestOptions { PartitionKey = new PartitionKey(partition) });
-        while (pages.HasMoreResults)
-        {
-            using var response = await pages.ReadNextAsync(cancellationToken);
-            observer.Observe(operation, response);
-            Ensure(response, operation);
-            var page = await JsonSerializer.DeserializeAsync<QueryPage<T>>(response.Content, Json, cancellationToken);
-            results.AddRange(page?.Documents ?? []);
-        }
-
-        return results;
-    }
-
-    /// <summary>
-    /// The view's JSON with <c>pk</c> put first: written as <c>{"pk":"…",</c> followed by the serialized view without its
-    /// opening brace (the partition key holds only the view type's letters, digits, dots and a bar: nothing to escape).
-    /// </summary>
-    private MemoryStream Document(ProductView view)
-    {
-        var json = JsonSerializer.SerializeToUtf8Bytes(view with { ViewType = viewType }, Json);
-        var stream = new MemoryStream(json.Length + 48);
-        stream.Write(Encoding.UTF8.GetBytes($"{{\"pk\":\"{PartitionOf(view.Id)}\","));
-        stream.Write(json.AsSpan(1));
-        stream.Position = 0;
-        return stream;
-    }
-
     private static string Id(Guid id) => id.ToString("D");
 
     private ParallelOptions Concurrently(CancellationToken cancellationToken) =>
         new() { MaxDegreeOfParallelism = options.BulkConcurrency, CancellationToken = cancellationToken };
-
-    /// <summary>404 for the document itself (substatus 0); a 404 for a missing container or database (1003) is a fault.</summary>
-    private static bool IsMissingDocument(ResponseMessage response) =>
-        response.StatusCode == HttpStatusCode.NotFound && response.Headers["x-ms-substatus"] is null or "0";
-
-    private static void Ensure(ResponseMessage response, string operation)
-    {
-        try
-        {
-            response.EnsureSuccessStatusCode();
-        }
-        catch (CosmosException ex)
-        {
-            throw new ViewStoreUnavailableException(
-                $"Cosmos DB {operation} answered {(int)response.StatusCode} {response.StatusCode} (substatus {response.Headers["x-ms-substatus"] ?? "0"}): {response.ErrorMessage}",
-                ex);
-        }
-    }
-
-    private sealed record QueryPage<T>([property: JsonPropertyName("Documents")] List<T>? Documents);
 }

@@ -5,12 +5,16 @@ using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
 using Azure.Identity;
+using CqrsDapr.QueryService.DeadLetters;
 using Microsoft.Azure.Cosmos;
 using Microsoft.Extensions.Options;
 
 namespace CqrsDapr.QueryService.Views.Cosmos;
 
-/// <summary>The Cosmos DB view store's services: options, one <see cref="CosmosClient"/>, the generations' stores, and the start-up check.</summary>
+/// <summary>
+/// The Cosmos DB view store's services: options, one <see cref="CosmosClient"/>, the generations' view stores, the
+/// generations document, the dead letters, and the start-up check.
+/// </summary>
 internal static class CosmosViews
 {
     public static WebApplicationBuilder AddCosmosViewStore(this WebApplicationBuilder builder)
@@ -23,6 +27,8 @@ internal static class CosmosViews
         builder.Services.AddSingleton<CosmosCallObserver>();
         builder.Services.AddSingleton(provider => CreateClient(provider.GetRequiredService<IOptions<CosmosViewStoreOptions>>().Value));
         builder.Services.AddSingleton<IProductViewStores, CosmosProductViewStores>();
+        builder.Services.AddSingleton<IGenerationsStore, CosmosGenerationsStore>();
+        builder.Services.AddSingleton<IDeadLetterStore, CosmosDeadLetterStore>();
 
         // Registered before the projection and the web server start: a missing container stops start-up with a clear message.
         builder.Services.AddHostedService<CosmosContainerSetup>();
