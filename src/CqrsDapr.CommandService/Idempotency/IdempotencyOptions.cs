@@ -31,7 +31,8 @@ internal sealed class IdempotencyOptions
 
     /// <summary>
     /// Records created before this instant are expired at <paramref name="now"/>. Records carry the service's clock
-    /// (the actor turn's time), so expiry is measured on the same clock, never the database's.
+    /// (the actor turn's time), so expiry is measured on the same clock, never the database's; replicas' clocks differ
+    /// by far less than a retention.
     /// </summary>
     public DateTimeOffset ExpiredBefore(DateTimeOffset now) => now - Retention;
 }
