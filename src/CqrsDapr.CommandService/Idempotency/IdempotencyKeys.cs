@@ -5,6 +5,7 @@ using CqrsDapr.CommandService.Http;
 using CqrsDapr.CommandService.Persistence;
 using CqrsDapr.CommandService.Products;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 
 namespace CqrsDapr.CommandService.Idempotency;
 
@@ -13,8 +14,10 @@ namespace CqrsDapr.CommandService.Idempotency;
 /// the same key gets the first response back. Records are written by the actor turn, in the transaction of the
 /// change; this class reads them. A key is scoped by method and route template, and remembers a fingerprint of the
 /// request (route id and validated body), so the same key with a different request is answered <c>422</c>.
+/// A key counts for <see cref="IdempotencyOptions.Retention"/>: after that its record is ignored, whether or not the
+/// sweep (<see cref="IdempotencyRetention"/>) has deleted it yet, so the key runs as a new request.
 /// </summary>
-internal sealed class IdempotencyKeys(IDbContextFactory<WriteDbContext> databases)
+internal sealed class IdempotencyKeys(IDbContextFactory<WriteDbContext> databases, IOptions<IdempotencyOptions> options, TimeProvider time)
 {
     public const string Header = "Idempotency-Key";
 
@@ -51,12 +54,14 @@ internal sealed class IdempotencyKeys(IDbContextFactory<WriteDbContext> database
         return new IdempotencyRequest(scope + " " + key, fingerprint, successStatus, location);
     }
 
-    /// <summary>The stored first response for the request's key, if any.</summary>
+    /// <summary>The stored first response for the request's key, if any and not expired.</summary>
     public async Task<IdempotencyRecord?> FindAsync(IdempotencyRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
+        var expiredBefore = options.Value.ExpiredBefore(time.GetUtcNow());
         await using var db = await databases.CreateDbContextAsync(cancellationToken);
-        return await db.IdempotencyRecords.AsNoTracking().SingleOrDefaultAsync(r => r.Key == request.Key, cancellationToken);
+        return await db.IdempotencyRecords.AsNoTracking()
+            .SingleOrDefaultAsync(r => r.Key == request.Key && r.CreatedAt >= expiredBefore, cancellationToken);
     }
 
     /// <summary>The first response's body when <paramref name="record"/> was made by the same request; null when the key was reused.</summary>

@@ -8,6 +8,7 @@ using CqrsDapr.Contracts.Products;
 using Dapr.Actors;
 using Dapr.Actors.Runtime;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 using Npgsql;
 
 namespace CqrsDapr.CommandService.Products;
@@ -31,7 +32,12 @@ public interface IProductActor : IActor
 /// concurrency token catches anyone writing below the actor, and the turn then starts over on fresh state.
 /// No database state lives between turns.
 /// </summary>
-internal sealed partial class ProductActor(ActorHost host, IDbContextFactory<WriteDbContext> databases, TimeProvider clock, ILogger<ProductActor> logger)
+internal sealed partial class ProductActor(
+    ActorHost host,
+    IDbContextFactory<WriteDbContext> databases,
+    IOptions<IdempotencyOptions> idempotencyOptions,
+    TimeProvider clock,
+    ILogger<ProductActor> logger)
     : Actor(host), IProductActor
 {
     /// <summary>Turns that lose a race to a writer below the actor start over this many times before answering 409.</summary>
@@ -100,6 +106,13 @@ internal sealed partial class ProductActor(ActorHost host, IDbContextFactory<Wri
             db.Outbox.Add(OutboxRow(decision.Event!, productId, decision.Version, now, context));
             if (context.Idempotency is { } idempotency)
             {
+                // An expired record with this key may not be swept yet: the key counts as new (the caller found no
+                // live record), so the old row goes in this transaction instead of failing the insert on the primary
+                // key. A live record is kept, and the insert then fails as "taken" below. Two requests racing on one
+                // expired key: the second's delete waits for the first's lock and finds the row gone, and its insert
+                // fails as "taken" on the first one's new record, which the caller replays.
+                var expiredBefore = idempotencyOptions.Value.ExpiredBefore(now);
+                await db.IdempotencyRecords.Where(r => r.Key == idempotency.Key && r.CreatedAt < expiredBefore).ExecuteDeleteAsync();
                 db.IdempotencyRecords.Add(idempotency.Record(productId, decision.Version, now));
             }
 

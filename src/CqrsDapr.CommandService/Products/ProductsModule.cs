@@ -23,7 +23,7 @@ internal static class ProductsModule
         builder.Services.AddOpenApi();
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.TryAddSingleton<CommandMetrics>();
-        builder.Services.AddSingleton<IdempotencyKeys>();
+        builder.Services.AddIdempotency(builder.Configuration);
         builder.Services.AddSingleton<ProductCommandSender>();
         builder.Services.AddActors(options =>
         {

@@ -72,12 +72,18 @@ public class CommandServiceHost(WriteDatabaseServer server) : IAsyncLifetime
 
             web.UseSetting("Logging:LogLevel:Default", "Warning");
             web.ConfigureLogging(logging => logging.ClearProviders().AddProvider(Logs));
+            ConfigureApp(web);
         });
         // A real socket, not the in-memory test server: the sidecar calls the app's /actors endpoints over HTTP.
         factory.UseKestrel(kestrel => kestrel.Listen(System.Net.IPAddress.Loopback, appPort)); // not UseKestrel(port): it races the app starting Kestrel (dotnet/aspnetcore#67714)
         factory.StartServer();
         Client = new HttpClient { BaseAddress = new Uri(string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{appPort}")) };
         await WaitForActorHostingAsync();
+    }
+
+    /// <summary>What a derived host changes in the app (settings, services), after everything above.</summary>
+    protected virtual void ConfigureApp(IWebHostBuilder web)
+    {
     }
 
     /// <summary>A fresh context on this class's database, for arranging and checking rows directly.</summary>

@@ -1,4 +1,5 @@
 using System.Data.Common;
+using CqrsDapr.CommandService.Idempotency;
 using CqrsDapr.CommandService.Persistence;
 using CqrsDapr.CommandService.Products;
 using CqrsDapr.CommandService.Tests.Infrastructure;
@@ -8,6 +9,7 @@ using Dapr.Actors.Runtime;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 using Npgsql;
 
 namespace CqrsDapr.CommandService.Tests.Products;
@@ -24,7 +26,7 @@ public sealed class ProductActorTurnTests(WriteDatabaseServer server)
 
     private static ProductActor ActorFor(Guid id, IDbContextFactory<WriteDbContext> databases) =>
         new(ActorHost.CreateForTest<ProductActor>(new ActorTestOptions { ActorId = new ActorId(id.ToString("D")) }),
-            databases, TimeProvider.System, NullLogger<ProductActor>.Instance);
+            databases, Options.Create(new IdempotencyOptions()), TimeProvider.System, NullLogger<ProductActor>.Instance);
 
     [Fact]
     public async Task A_write_below_the_actor_during_a_turn_makes_the_turn_start_over_on_the_new_state_and_nothing_is_lost()

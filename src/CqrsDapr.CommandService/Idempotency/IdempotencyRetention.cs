@@ -1,0 +1,76 @@
+using CqrsDapr.CommandService.Persistence;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace CqrsDapr.CommandService.Idempotency;
+
+/// <summary>
+/// Deletes idempotency records older than <see cref="IdempotencyOptions.Retention"/>: at start, then every
+/// <see cref="IdempotencyOptions.EffectiveSweepInterval"/>. Chunked, so no statement holds many locks; rows another
+/// replica's sweep (or an actor turn replacing an expired key) holds are skipped, so every replica can run it at once.
+/// A failed sweep is logged and retried at the next one. Expiry itself does not wait for the sweep:
+/// <see cref="IdempotencyKeys.FindAsync"/> ignores expired records and the actor turn replaces them.
+/// </summary>
+internal sealed partial class IdempotencyRetention(
+    IDbContextFactory<WriteDbContext> dbFactory,
+    IOptions<IdempotencyOptions> options,
+    IdempotencyMetrics metrics,
+    TimeProvider time,
+    ILogger<IdempotencyRetention> logger) : BackgroundService
+{
+    internal const int ChunkSize = 5_000;
+
+    /// <summary>Deletes every record created before the retention (on <see cref="TimeProvider"/>'s clock); returns how many.</summary>
+    public async Task<int> DeleteExpiredAsync(CancellationToken cancellationToken)
+    {
+        var expiredBefore = options.Value.ExpiredBefore(time.GetUtcNow());
+        var total = 0;
+        int deleted;
+        do
+        {
+            await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+            deleted = await db.Database.ExecuteSqlAsync(
+                $"""
+                DELETE FROM idempotency_records WHERE key IN (
+                    SELECT key FROM idempotency_records WHERE created_at < {expiredBefore} LIMIT {ChunkSize} FOR UPDATE SKIP LOCKED)
+                """,
+                cancellationToken);
+            metrics.Deleted(deleted);
+            total += deleted;
+        }
+        while (deleted == ChunkSize);
+
+        return total;
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var retention = options.Value.Retention;
+        using var timer = new PeriodicTimer(options.Value.EffectiveSweepInterval, time);
+        try
+        {
+            do
+            {
+                try
+                {
+                    var deleted = await DeleteExpiredAsync(stoppingToken);
+                    LogSwept(logger, deleted, retention);
+                }
+                catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+                {
+                    LogSweepFailed(logger, ex.GetType().Name, ex.Message);
+                }
+            }
+            while (await timer.WaitForNextTickAsync(stoppingToken));
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Idempotency retention deleted {Count} record(s) older than {Retention}")]
+    private static partial void LogSwept(ILogger logger, int count, TimeSpan retention);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Idempotency retention sweep failed ({ErrorType}: {Error}); retrying at the next sweep")]
+    private static partial void LogSweepFailed(ILogger logger, string errorType, string error);
+}
