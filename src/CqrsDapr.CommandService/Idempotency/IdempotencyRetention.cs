@@ -43,29 +43,19 @@ internal sealed partial class IdempotencyRetention(
         return total;
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var retention = options.Value.Retention;
-        using var timer = new PeriodicTimer(options.Value.EffectiveSweepInterval, time);
-        try
-        {
-            do
+        return PeriodicSweep.RunAsync(
+            options.Value.EffectiveSweepInterval,
+            time,
+            async ct =>
             {
-                try
-                {
-                    var deleted = await DeleteExpiredAsync(stoppingToken);
-                    LogSwept(logger, deleted, retention);
-                }
-                catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
-                {
-                    LogSweepFailed(logger, ex.GetType().Name, ex.Message);
-                }
-            }
-            while (await timer.WaitForNextTickAsync(stoppingToken));
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-        }
+                var deleted = await DeleteExpiredAsync(ct);
+                LogSwept(logger, deleted, retention);
+            },
+            ex => LogSweepFailed(logger, ex.GetType().Name, ex.Message),
+            stoppingToken);
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Idempotency retention deleted {Count} record(s) older than {Retention}")]

@@ -34,29 +34,17 @@ internal sealed partial class OutboxRetention(IDbContextFactory<WriteDbContext> 
     }
 
     /// <summary>Sweeps now and then every <paramref name="retention"/> (at most hourly) until shutdown.</summary>
-    public async Task RunAsync(TimeSpan retention, CancellationToken stoppingToken)
-    {
-        using var timer = new PeriodicTimer(retention < MaxSweepInterval ? retention : MaxSweepInterval, time);
-        try
-        {
-            do
+    public Task RunAsync(TimeSpan retention, CancellationToken stoppingToken) =>
+        PeriodicSweep.RunAsync(
+            retention < MaxSweepInterval ? retention : MaxSweepInterval,
+            time,
+            async ct =>
             {
-                try
-                {
-                    var deleted = await DeleteExpiredAsync(retention, stoppingToken);
-                    LogSwept(logger, deleted, retention);
-                }
-                catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
-                {
-                    LogSweepFailed(logger, ex.GetType().Name, ex.Message);
-                }
-            }
-            while (await timer.WaitForNextTickAsync(stoppingToken));
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-        }
-    }
+                var deleted = await DeleteExpiredAsync(retention, ct);
+                LogSwept(logger, deleted, retention);
+            },
+            ex => LogSweepFailed(logger, ex.GetType().Name, ex.Message),
+            stoppingToken);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Outbox retention deleted {Count} published row(s) older than {Retention}")]
     private static partial void LogSwept(ILogger logger, int count, TimeSpan retention);
