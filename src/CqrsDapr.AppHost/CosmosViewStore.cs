@@ -21,9 +21,12 @@ internal static class CosmosViewStore
     private const string EndpointName = "https";
     private const string InstallHint = "npm ci --prefix tests/cosmosdb-server";
 
-    /// <summary>True when the settings ask for the Cosmos DB view store; false for the Dapr state store (the default).</summary>
+    /// <summary>
+    /// True when the settings ask for the Cosmos DB view store (<c>CqrsDapr:ViewStore</c>, or <c>--view-store</c> on the
+    /// command line); false for the Dapr state store (the default).
+    /// </summary>
     public static bool IsChosen(IConfiguration configuration) =>
-        configuration["CqrsDapr:ViewStore"]?.ToLowerInvariant() switch
+        (configuration["CqrsDapr:ViewStore"] ?? configuration["view-store"])?.ToLowerInvariant() switch
         {
             null or "" or "dapr" => false,
             "cosmos" => true,

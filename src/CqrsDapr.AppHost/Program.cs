@@ -7,7 +7,7 @@ using Microsoft.Extensions.Configuration;
 // repository), CqrsDapr:Ports:{writedb,readdb,redis,gateway} (gateway 8080; the others, and 0, are allocated),
 // CqrsDapr:Gateway:RateLimitPermits (the gateway's requests per client address and window; its own default unless set).
 // CqrsDapr:Sidecar (auto: daprd when installed, else the emulator; daprd; emulator) and CqrsDapr:DaprBinDirectory.
-// CqrsDapr:ViewStore (dapr, the default: views in the read PostgreSQL through Dapr; cosmos: in Azure Cosmos DB, the
+// CqrsDapr:ViewStore or --view-store (dapr, the default: views in the read PostgreSQL through Dapr; cosmos: in Azure Cosmos DB, the
 // account of CqrsDapr:Cosmos:Endpoint or else a local stand-in server, see CosmosViewStore).
 // Apps and sidecars authenticate each other with API tokens drawn for each run (see DaprSidecars).
 var builder = DistributedApplication.CreateBuilder(args);

@@ -47,6 +47,15 @@ public sealed class ViewStoreChoiceTests : IDisposable
     }
 
     [Fact]
+    public async Task The_short_command_line_switch_chooses_cosmos_too()
+    {
+        await using var model = await AppHostModel.BuildAsync(directories.Args("--view-store", "cosmos"));
+
+        Assert.Contains("cosmos", model.ResourceNames);
+        Assert.Equal("Cosmos", (await model.EnvironmentAsync("query-service"))["ViewStore__Provider"]);
+    }
+
+    [Fact]
     public async Task The_certificate_is_kept_across_runs_of_the_same_data_directory()
     {
         var certificate = Path.Combine(directories.Data, "cosmos", "cert.pem");
