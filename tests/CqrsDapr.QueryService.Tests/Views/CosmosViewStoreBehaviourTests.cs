@@ -7,6 +7,7 @@ using CqrsDapr.QueryService.Tests.Infrastructure;
 using CqrsDapr.QueryService.Views;
 using CqrsDapr.QueryService.Views.Cosmos;
 using CqrsDapr.TestSupport;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -174,6 +175,50 @@ public sealed class CosmosViewStoreBehaviourTests(CosmosViewStoreServer cosmos) 
 
         Assert.NotNull(error); // the stand-in's certificate is not the pinned one: no connection
         Assert.IsNotType<Microsoft.Azure.Cosmos.CosmosException>(error, exactMatch: false);
+    }
+
+    [Fact]
+    public async Task Each_call_is_a_span_of_the_sdks_activity_source_with_its_database_and_container()
+    {
+        var options = await NewContainerAsync();
+        var spans = new List<Activity>();
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name == CosmosViews.ActivitySource,
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = activity =>
+            {
+                lock (spans)
+                {
+                    spans.Add(activity);
+                }
+            },
+        };
+        ActivitySource.AddActivityListener(listener);
+        using var client = CosmosViews.CreateClient(options);
+        var store = new CosmosProductViewStore(client.GetContainer(options.Database, options.Container), options, cosmos.Observer);
+
+        Assert.Null(await store.GetAsync(Guid.NewGuid(), Ct));
+
+        var span = Assert.Single(spans, s => (s.GetTagItem("db.cosmosdb.container") ?? s.GetTagItem("db.collection.name")) as string == options.Container);
+        Assert.Equal(options.Database, (span.GetTagItem("db.name") ?? span.GetTagItem("db.namespace")) as string);
+    }
+
+    [Fact]
+    public void Preferred_regions_come_from_configuration()
+    {
+        var configuration = new Microsoft.Extensions.Configuration.ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["ViewStore:Cosmos:Endpoint"] = "https://acct.documents.azure.com:443/",
+            ["ViewStore:Cosmos:AccountKey"] = CosmosDbServer.AccountKey,
+            ["ViewStore:Cosmos:PreferredRegions:0"] = "West Europe",
+            ["ViewStore:Cosmos:PreferredRegions:1"] = "North Europe",
+        }).Build();
+        var options = configuration.GetSection(CosmosViewStoreOptions.Section).Get<CosmosViewStoreOptions>()!;
+
+        using var client = CosmosViews.CreateClient(options);
+
+        Assert.Equal(["West Europe", "North Europe"], client.ClientOptions.ApplicationPreferredRegions);
     }
 
     [Fact]

@@ -52,6 +52,12 @@ internal sealed class CosmosViewStoreOptions : IValidatableObject
     /// <summary>Direct (TCP to the replicas, the fastest) or Gateway (HTTPS to the account's gateway: firewalls, emulators).</summary>
     public ConnectionMode ConnectionMode { get; set; } = ConnectionMode.Direct;
 
+    /// <summary>
+    /// For a multi-region account: the regions to read from in order of preference (the one this replica runs in
+    /// first); empty: the account's write region.
+    /// </summary>
+    public IReadOnlyList<string>? PreferredRegions { get; set; }
+
     /// <summary>Use only <see cref="Endpoint"/>, never the regional endpoints the account advertises (emulators, private links).</summary>
     public bool LimitToEndpoint { get; set; }
 

@@ -8,6 +8,7 @@ using Azure.Identity;
 using CqrsDapr.QueryService.DeadLetters;
 using Microsoft.Azure.Cosmos;
 using Microsoft.Extensions.Options;
+using OpenTelemetry.Trace;
 
 namespace CqrsDapr.QueryService.Views.Cosmos;
 
@@ -20,6 +21,7 @@ internal static class CosmosViews
     public static WebApplicationBuilder AddCosmosViewStore(this WebApplicationBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.ConfigureOpenTelemetryTracerProvider(tracing => tracing.AddSource(ActivitySource));
         builder.Services.AddOptions<CosmosViewStoreOptions>()
             .Bind(builder.Configuration.GetSection(CosmosViewStoreOptions.Section))
             .ValidateDataAnnotations()
@@ -35,6 +37,9 @@ internal static class CosmosViews
         return builder;
     }
 
+    /// <summary>The SDK's spans: one per operation (<c>read_item</c>, <c>query_items</c>, …) with the database, container and request charge.</summary>
+    public const string ActivitySource = "Azure.Cosmos.Operation";
+
     /// <summary>
     /// A client for <paramref name="options"/>: account key or Entra ID (managed identity), System.Text.Json, the
     /// throttling retry policy, no response bodies on writes (nothing reads them). <paramref name="wrapHandler"/> lets
@@ -44,8 +49,12 @@ internal static class CosmosViews
     {
         ArgumentNullException.ThrowIfNull(options);
         var endpoint = options.Endpoint?.ToString() ?? throw new InvalidOperationException($"{CosmosViewStoreOptions.Section}:Endpoint is required.");
+        // The SDK emits its operation spans only with Azure's activity-source switch on (still marked experimental).
+        AppContext.SetSwitch("Azure.Experimental.EnableActivitySource", true);
         var clientOptions = new CosmosClientOptions
         {
+            CosmosClientTelemetryOptions = new CosmosClientTelemetryOptions { DisableDistributedTracing = false },
+            ApplicationPreferredRegions = options.PreferredRegions,
             ApplicationName = "cqrsdapr-query-service",
             ConnectionMode = options.ConnectionMode,
             LimitToEndpoint = options.LimitToEndpoint,
