@@ -1,5 +1,6 @@
 using Dapr.Client;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 
 namespace CqrsDapr.CommandService.Outbox;
@@ -8,7 +9,8 @@ internal static class OutboxModule
 {
     /// <summary>
     /// The outbox relay (a hosted service) with its options (section <c>Outbox</c>, validated on start), metrics,
-    /// retention and the Dapr publisher. Needs the write database (<c>AddWriteDatabase</c>).
+    /// retention, the Dapr publisher and the <c>outbox</c> health check (see <see cref="OutboxHealthCheck"/>; untagged,
+    /// so on <c>/health</c> and not on <c>/alive</c>). Needs the write database (<c>AddWriteDatabase</c>).
     /// </summary>
     public static IServiceCollection AddOutbox(this IServiceCollection services, IConfiguration configuration)
     {
@@ -24,6 +26,17 @@ internal static class OutboxModule
         services.TryAddSingleton<IOutboxPublisher, DaprOutboxPublisher>();
         services.TryAddSingleton<OutboxMetrics>();
         services.TryAddSingleton<OutboxRetention>();
+        services.TryAddSingleton<OutboxHeartbeat>();
+        services.TryAddSingleton<OutboxHealthCheck>();
+        services.AddHealthChecks();
+        // Registered from the validated options so the check's own timeout is the configured one.
+        services.AddOptions<HealthCheckServiceOptions>().Configure<IOptions<OutboxOptions>>((health, outbox) =>
+            health.Registrations.Add(new HealthCheckRegistration(
+                OutboxHealthCheck.Name,
+                provider => provider.GetRequiredService<OutboxHealthCheck>(),
+                HealthStatus.Unhealthy,
+                tags: null,
+                timeout: outbox.Value.HealthCheckTimeout)));
         services.AddSingleton<OutboxRelay>();
         services.AddHostedService(provider => provider.GetRequiredService<OutboxRelay>());
         return services;

@@ -29,6 +29,15 @@ internal sealed class OutboxOptions
 
     /// <summary>How long published rows are kept; null (the default) keeps them forever (the outbox is the event log).</summary>
     public TimeSpan? Retention { get; set; }
+
+    /// <summary>
+    /// The <c>outbox</c> health check reports Degraded once the oldest unpublished event has waited longer than this
+    /// (the broker or sidecar is down, or the relay cannot keep up). Writes still succeed meanwhile.
+    /// </summary>
+    public TimeSpan DegradedAfter { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long the <c>outbox</c> health check may take; longer counts as Unhealthy (the database does not answer).</summary>
+    public TimeSpan HealthCheckTimeout { get; set; } = TimeSpan.FromSeconds(3);
 }
 
 internal sealed class OutboxOptionsValidator : IValidateOptions<OutboxOptions>
@@ -59,6 +68,16 @@ internal sealed class OutboxOptionsValidator : IValidateOptions<OutboxOptions>
         if (options.Retention is { } retention && retention <= TimeSpan.Zero)
         {
             errors.Add($"{OutboxOptions.Section}:{nameof(OutboxOptions.Retention)} must be positive when set (was {retention}); leave it unset to keep rows forever.");
+        }
+
+        if (options.DegradedAfter <= TimeSpan.Zero)
+        {
+            errors.Add($"{OutboxOptions.Section}:{nameof(OutboxOptions.DegradedAfter)} must be positive (was {options.DegradedAfter}).");
+        }
+
+        if (options.HealthCheckTimeout <= TimeSpan.Zero)
+        {
+            errors.Add($"{OutboxOptions.Section}:{nameof(OutboxOptions.HealthCheckTimeout)} must be positive (was {options.HealthCheckTimeout}).");
         }
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);

@@ -30,6 +30,7 @@ internal sealed partial class OutboxRelay : BackgroundService
     private readonly OutboxMetrics metrics;
     private readonly OutboxRetention retention;
     private readonly OutboxOptions options;
+    private readonly OutboxHeartbeat heartbeat;
     private readonly TimeProvider time;
     private readonly ILogger<OutboxRelay> logger;
     private readonly OutboxWakeSignal wake = new();
@@ -42,6 +43,7 @@ internal sealed partial class OutboxRelay : BackgroundService
         OutboxMetrics metrics,
         OutboxRetention retention,
         IOptions<OutboxOptions> options,
+        OutboxHeartbeat heartbeat,
         TimeProvider time,
         ILogger<OutboxRelay> logger)
     {
@@ -50,6 +52,7 @@ internal sealed partial class OutboxRelay : BackgroundService
         this.metrics = metrics;
         this.retention = retention;
         this.options = options.Value;
+        this.heartbeat = heartbeat;
         this.time = time;
         this.logger = logger;
         if (this.options.ListenForNotifications)
@@ -78,6 +81,7 @@ internal sealed partial class OutboxRelay : BackgroundService
             return;
         }
 
+        heartbeat.Record();
         var listener = notifications?.RunAsync(stoppingToken) ?? Task.CompletedTask;
         var sweeper = options.Retention is { } keep ? retention.RunAsync(keep, stoppingToken) : Task.CompletedTask;
         var consecutiveFailures = 0;
@@ -88,6 +92,7 @@ internal sealed partial class OutboxRelay : BackgroundService
                 if (await DrainAsync(stoppingToken))
                 {
                     consecutiveFailures = 0;
+                    heartbeat.Record(); // the poll wait is allowed for by the health check (3 × PollInterval)
                     var poll = notifications is { IsListening: false } && DisconnectedPollInterval < options.PollInterval
                         ? DisconnectedPollInterval
                         : options.PollInterval;
@@ -100,6 +105,7 @@ internal sealed partial class OutboxRelay : BackgroundService
                     consecutiveFailures++;
                     var backoff = OutboxBackoff.For(consecutiveFailures, options.InitialBackoff, options.MaxBackoff);
                     LogBackingOff(logger, consecutiveFailures, backoff);
+                    heartbeat.Record(pause: backoff);
                     await Task.Delay(backoff, time, stoppingToken);
                 }
             }
@@ -123,6 +129,7 @@ internal sealed partial class OutboxRelay : BackgroundService
             try
             {
                 (claimed, failed) = await PublishBatchAsync(stoppingToken);
+                heartbeat.Record(); // a long drain of a big backlog is progress, not a stop
                 await RefreshBacklogIfDueAsync(stoppingToken);
             }
             catch (Exception ex) when (!stoppingToken.IsCancellationRequested)

@@ -214,6 +214,8 @@ public sealed class OutboxRelayTests(WriteDatabaseServer server)
     [InlineData("Outbox:BatchSize", "0")]
     [InlineData("Outbox:PollInterval", "00:00:00")]
     [InlineData("Outbox:Retention", "-01:00:00")]
+    [InlineData("Outbox:DegradedAfter", "00:00:00")]
+    [InlineData("Outbox:HealthCheckTimeout", "-00:00:01")]
     public async Task Invalid_outbox_options_stop_the_service_from_starting(string key, string value)
     {
         await using var services = RelayHost.Compose("Host=localhost;Database=unused", new RecordingPublisher(), Settings((key, value)));

@@ -22,8 +22,12 @@ internal sealed class RelayHost : IAsyncDisposable
 
     public OutboxRelay Relay { get; }
 
-    /// <summary>Fast retries unless overridden: tests should not wait seconds for a backoff.</summary>
-    public static ServiceProvider Compose(string connectionString, IOutboxPublisher publisher, IDictionary<string, string?>? settings = null)
+    /// <summary>
+    /// Fast retries unless overridden: tests should not wait seconds for a backoff. With <paramref name="time"/> the
+    /// relay and the health check run on that clock.
+    /// </summary>
+    public static ServiceProvider Compose(
+        string connectionString, IOutboxPublisher publisher, IDictionary<string, string?>? settings = null, TimeProvider? time = null)
     {
         var values = new Dictionary<string, string?>
         {
@@ -40,6 +44,11 @@ internal sealed class RelayHost : IAsyncDisposable
         var services = new ServiceCollection();
         services.AddLogging(logging => logging.AddProvider(new TestOutputLoggerProvider()));
         services.AddSingleton<IConfiguration>(configuration);
+        if (time is not null)
+        {
+            services.AddSingleton(time);
+        }
+
         services.AddWriteDatabase(configuration);
         services.AddOutbox(configuration);
         services.AddSingleton(publisher);
