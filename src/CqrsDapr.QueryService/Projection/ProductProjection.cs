@@ -24,6 +24,7 @@ internal sealed partial class ProductProjection(
     ViewGenerations generations,
     ViewChanges changes,
     ProjectionMetrics metrics,
+    ProjectionLag lag,
     TimeProvider time,
     ILogger<ProductProjection> logger)
 {
@@ -42,7 +43,11 @@ internal sealed partial class ProductProjection(
         await generations.EnsureLoadedAsync(cancellationToken);
         var stores = generations.Writable;
         var outcome = await ApplyAsync(envelope, stores[0], cancellationToken);
-        Count(envelope, outcome);
+        if (Count(envelope, outcome) is { } applied)
+        {
+            lag.BatchApplied(applied);
+        }
+
         for (var i = 1; i < stores.Count && outcome != ProjectionOutcome.Retry; i++)
         {
             if (await ApplyAsync(envelope, stores[i], cancellationToken) == ProjectionOutcome.Retry)
@@ -145,9 +150,18 @@ internal sealed partial class ProductProjection(
 
         if (live)
         {
+            TimeSpan? slowest = null;
             for (var i = 0; i < envelopes.Count; i++)
             {
-                Count(envelopes[i], outcomes[i]);
+                if (Count(envelopes[i], outcomes[i]) is { } applied && (slowest is null || applied > slowest))
+                {
+                    slowest = applied;
+                }
+            }
+
+            if (slowest is { } batchLag)
+            {
+                lag.BatchApplied(batchLag);
             }
 
             foreach (var (view, _) in saves)
@@ -184,19 +198,23 @@ internal sealed partial class ProductProjection(
         return ProjectionOutcome.Retry;
     }
 
-    private void Count(EventEnvelope envelope, ProjectionOutcome outcome)
+    /// <summary>Counts the outcome in the metrics; for an applied event, returns its lag (occurred-at → saved).</summary>
+    private TimeSpan? Count(EventEnvelope envelope, ProjectionOutcome outcome)
     {
         switch (outcome)
         {
             case ProjectionOutcome.Applied:
-                metrics.Applied(time.GetUtcNow() - envelope.OccurredAt);
-                break;
+                var sinceOccurred = time.GetUtcNow() - envelope.OccurredAt;
+                metrics.Applied(sinceOccurred);
+                return sinceOccurred;
             case ProjectionOutcome.AlreadyApplied:
                 metrics.Ignored();
-                break;
+                return null;
             case ProjectionOutcome.Dropped:
                 metrics.Dropped();
-                break;
+                return null;
+            default:
+                return null;
         }
     }
 

@@ -8,6 +8,7 @@ using Dapr;
 using Dapr.AspNetCore;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 
 namespace CqrsDapr.QueryService.Projection;
 
@@ -48,6 +49,12 @@ internal static class ProjectionModule
         services.AddMetrics();
         services.TryAddSingleton<IDeadLetterStore, DaprDeadLetterStore>(); // unless the view store brought its own
         services.AddSingleton<ProjectionMetrics>();
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddOptions<ProjectionHealthOptions>().BindConfiguration(ProjectionHealthOptions.Section).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ProjectionHealthOptions>, ProjectionHealthOptionsValidator>());
+        services.AddSingleton<ProjectionLag>();
+        services.AddSingleton<ProjectionHealthCheck>();
+        services.AddHealthChecks().AddCheck<ProjectionHealthCheck>(ProjectionHealthCheck.Name); // untagged: /health, not /alive
         services.AddSingleton<ProductProjection>();
         services.AddSingleton<DeadLetterInbox>();
         return services;
