@@ -92,7 +92,6 @@ internal sealed partial class OutboxRelay : BackgroundService
                 if (await DrainAsync(stoppingToken))
                 {
                     consecutiveFailures = 0;
-                    heartbeat.Record(); // the poll wait is allowed for by the health check (3 × PollInterval)
                     var poll = notifications is { IsListening: false } && DisconnectedPollInterval < options.PollInterval
                         ? DisconnectedPollInterval
                         : options.PollInterval;
@@ -129,7 +128,7 @@ internal sealed partial class OutboxRelay : BackgroundService
             try
             {
                 (claimed, failed) = await PublishBatchAsync(stoppingToken);
-                heartbeat.Record(); // a long drain of a big backlog is progress, not a stop
+                heartbeat.Record(); // every batch, empty ones included: a long drain is progress, an idle poll a sign of life
                 await RefreshBacklogIfDueAsync(stoppingToken);
             }
             catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
