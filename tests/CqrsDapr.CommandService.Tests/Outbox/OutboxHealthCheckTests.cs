@@ -158,7 +158,9 @@ public sealed class OutboxHealthCheckTests(WriteDatabaseServer server)
         await relay.StartAsync(Ct);
         try
         {
-            // Idle, it beats after every poll: a beat stamped after the clock moved on shows it is alive.
+            // Past its start (which beats too; ExecuteAsync runs in the background), idle, it beats after every poll:
+            // a beat stamped after the clock moved on shows it is alive.
+            await relay.Listening.WaitAsync(TimeSpan.FromSeconds(30), Ct);
             clock.Advance(TimeSpan.FromMinutes(1));
             await WaitUntilAsync(() => heartbeat.Last.At == clock.GetUtcNow(), "the idle relay beats");
             Assert.Equal(HealthStatus.Healthy, (await CheckAsync(services)).Status);
