@@ -10,8 +10,11 @@ namespace CqrsDapr.CommandService.Outbox;
 /// <summary>
 /// Health check <c>outbox</c> (on <c>/health</c> only: restarting the process fixes no broker outage).
 /// <list type="bullet">
-/// <item>Unhealthy when the relay runs here (<c>Outbox:Enabled</c>) but has not completed an iteration for longer than
-/// max(3 × <c>PollInterval</c>, 30 s) beyond a backoff it announced: it crashed or hangs, and nothing would publish.</item>
+/// <item>Degraded when the relay runs here (<c>Outbox:Enabled</c>) but has not completed an iteration for longer than
+/// max(3 × <c>PollInterval</c>, 30 s) beyond a backoff it announced: it crashed or hangs. Not Unhealthy: a sidecar or
+/// broker slow enough to hang every replica's publish would otherwise take every replica out of readiness, turning a
+/// slow broker into a write outage, which the outbox exists to prevent (and the other replicas' relays publish this
+/// one's rows meanwhile).</item>
 /// <item>Unhealthy when the write database does not answer (within <c>Outbox:HealthCheckTimeout</c>): without it the
 /// service cannot take a single command.</item>
 /// <item>Degraded when the oldest unpublished event has waited longer than <c>Outbox:DegradedAfter</c>. Never
@@ -84,7 +87,7 @@ internal sealed class OutboxHealthCheck(
             return null;
         }
 
-        return HealthCheckResult.Unhealthy(
+        return HealthCheckResult.Degraded(
             string.Create(CultureInfo.InvariantCulture, $"Outbox relay stopped: no iteration for {silent.TotalSeconds:0} s (allowed {(limit + beat.Pause).TotalSeconds:0} s)."),
             data: new Dictionary<string, object> { ["relaySilentSeconds"] = Math.Round(silent.TotalSeconds, 3) });
     }
