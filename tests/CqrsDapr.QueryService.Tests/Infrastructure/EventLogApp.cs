@@ -125,7 +125,7 @@ public sealed class EventLogApp : IAsyncDisposable
 }
 
 /// <summary>The query service with an event log to rebuild from (<see cref="EventLogApp"/>).</summary>
-public sealed class RebuildingQueryServiceHost(ReadDatabaseServer database) : QueryServiceHost(database)
+public class RebuildingQueryServiceHost(ReadDatabaseServer database) : QueryServiceHost(database)
 {
     private EventLogApp? log;
 
@@ -134,7 +134,9 @@ public sealed class RebuildingQueryServiceHost(ReadDatabaseServer database) : Qu
     protected override IDictionary<string, string> SidecarEnvironment => Log.Environment;
 
     /// <summary>Small pages and batches, so a rebuild in a test walks several of each.</summary>
-    protected override IReadOnlyDictionary<string, string> Settings { get; } = new Dictionary<string, string>(StringComparer.Ordinal) { ["Rebuild:PageSize"] = "50", ["Rebuild:BatchEvents"] = "120" };
+    protected override IReadOnlyDictionary<string, string> Settings { get; } = RebuildSettings;
+
+    private protected static Dictionary<string, string> RebuildSettings => new(StringComparer.Ordinal) { ["Rebuild:PageSize"] = "50", ["Rebuild:BatchEvents"] = "120" };
 
     public override async ValueTask InitializeAsync()
     {
@@ -149,5 +151,47 @@ public sealed class RebuildingQueryServiceHost(ReadDatabaseServer database) : Qu
         {
             await log.DisposeAsync();
         }
+
+        GC.SuppressFinalize(this);
+    }
+}
+
+/// <summary>
+/// The same host with the views, the generations document and the dead letters in Cosmos DB (the stand-in server),
+/// so a rebuild's claim, generation switch and cleanup run against the Cosmos store.
+/// </summary>
+public sealed class CosmosRebuildingQueryServiceHost(ReadDatabaseServer database) : RebuildingQueryServiceHost(database)
+{
+    private CosmosDbServer? cosmos;
+    private Dictionary<string, string> settings = RebuildSettings;
+
+    protected override IReadOnlyDictionary<string, string> Settings => settings;
+
+    public override async ValueTask InitializeAsync()
+    {
+        cosmos = await CosmosDbServer.StartAsync();
+        settings = new Dictionary<string, string>(RebuildSettings, StringComparer.Ordinal)
+        {
+            ["ViewStore:Provider"] = "Cosmos",
+            ["ViewStore:Cosmos:Endpoint"] = cosmos.Endpoint.ToString(),
+            ["ViewStore:Cosmos:AccountKey"] = CosmosDbServer.AccountKey,
+            ["ViewStore:Cosmos:ConnectionMode"] = "Gateway",
+            ["ViewStore:Cosmos:LimitToEndpoint"] = "true",
+            ["ViewStore:Cosmos:ServerCertificatePath"] = cosmos.CertificatePath,
+            ["ViewStore:Cosmos:CreateIfNotExists"] = "true",
+            ["ViewStore:Cosmos:PartitionBuckets"] = "3",
+        };
+        await base.InitializeAsync();
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        await base.DisposeAsync();
+        if (cosmos is not null)
+        {
+            await cosmos.DisposeAsync();
+        }
+
+        GC.SuppressFinalize(this);
     }
 }

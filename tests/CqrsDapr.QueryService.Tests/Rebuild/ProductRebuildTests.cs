@@ -13,11 +13,26 @@ using static CqrsDapr.QueryService.Tests.Infrastructure.ProductEvents;
 
 namespace CqrsDapr.QueryService.Tests.Rebuild;
 
+/// <summary>Rebuilds with the views in the Dapr state store.</summary>
+public sealed class ProductRebuildTests(RebuildingQueryServiceHost host) : ProductRebuildContract(host), IClassFixture<RebuildingQueryServiceHost>;
+
+/// <summary>Rebuilds with the views, the generations document and the dead letters in Cosmos DB.</summary>
+public sealed class ProductRebuildOnCosmosTests(CosmosRebuildingQueryServiceHost host) : ProductRebuildContract(host), IClassFixture<CosmosRebuildingQueryServiceHost>
+{
+    [Fact]
+    public void The_host_keeps_views_and_the_generations_document_in_cosmos_db()
+    {
+        Assert.IsType<QueryService.Views.Cosmos.CosmosProductViewStores>(host.Services.GetRequiredService<IProductViewStores>());
+        Assert.IsType<QueryService.Views.Cosmos.CosmosGenerationsStore>(host.Services.GetRequiredService<IGenerationsStore>());
+        Assert.IsType<QueryService.DeadLetters.CosmosDeadLetterStore>(host.Services.GetRequiredService<QueryService.DeadLetters.IDeadLetterStore>());
+    }
+}
+
 /// <summary>
-/// Rebuilds through the real host and sidecar, reading the event log over Dapr service invocation. The tests of this
+/// Rebuilds through the real host and sidecar, reading the event log over Dapr service invocation. The tests of a
 /// class run one after another (one host, one generations document), each starting from what the previous left.
 /// </summary>
-public sealed class ProductRebuildTests(RebuildingQueryServiceHost host) : IClassFixture<RebuildingQueryServiceHost>
+public abstract class ProductRebuildContract(RebuildingQueryServiceHost host)
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
 
