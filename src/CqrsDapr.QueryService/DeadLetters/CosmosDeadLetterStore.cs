@@ -17,15 +17,7 @@ internal sealed class CosmosDeadLetterStore(CosmosClient client, IOptions<Cosmos
     {
         ArgumentNullException.ThrowIfNull(deadLetter);
         using var body = CosmosDocuments.WithPartitionKey(deadLetter, DeadLetter.Type);
-        using var response = await container.CreateItemStreamAsync(body, new PartitionKey(DeadLetter.Type), cancellationToken: cancellationToken);
-        observer.Observe("add-dead-letter", response);
-        if (CosmosDocuments.IsLostRace(response))
-        {
-            return false; // stored by an earlier delivery
-        }
-
-        CosmosDocuments.Ensure(response, "add-dead-letter");
-        return true;
+        return await CosmosDocuments.TrySaveAsync(container, body, deadLetter.Id, DeadLetter.Type, etag: null, "add-dead-letter", observer, cancellationToken); // false: stored by an earlier delivery
     }
 
     public async Task<IReadOnlyList<DeadLetter>> ListAsync(int limit, CancellationToken cancellationToken)

@@ -31,6 +31,49 @@ internal static class CosmosDocuments
         return stream;
     }
 
+    /// <summary>
+    /// Reads one document and its ETag; (null, null) when there is none. Other failures throw
+    /// <see cref="ViewStoreUnavailableException"/>.
+    /// </summary>
+    public static async Task<(T? Value, string? ETag)> ReadAsync<T>(
+        Container container, string id, string partitionKey, string operation, CosmosCallObserver observer, CancellationToken cancellationToken)
+        where T : class
+    {
+        using var response = await container.ReadItemStreamAsync(id, new PartitionKey(partitionKey), cancellationToken: cancellationToken);
+        observer.Observe(operation, response);
+        if (IsMissingDocument(response))
+        {
+            return (null, null);
+        }
+
+        Ensure(response, operation);
+        var value = await JsonSerializer.DeserializeAsync<T>(response.Content, Json, cancellationToken)
+            ?? throw new ViewStoreUnavailableException($"Cosmos DB returned an empty document for {operation} {id}.");
+        return (value, response.Headers.ETag);
+    }
+
+    /// <summary>
+    /// Saves <paramref name="document"/> first-write-wins: created when <paramref name="etag"/> is null, else replaced
+    /// with <c>If-Match</c>. False for a lost race: it exists already (409), changed since it was read (412), or was
+    /// removed meanwhile (404).
+    /// </summary>
+    public static async Task<bool> TrySaveAsync(
+        Container container, Stream document, string id, string partitionKey, string? etag, string operation, CosmosCallObserver observer, CancellationToken cancellationToken)
+    {
+        var partition = new PartitionKey(partitionKey);
+        using var response = etag is null
+            ? await container.CreateItemStreamAsync(document, partition, cancellationToken: cancellationToken)
+            : await container.ReplaceItemStreamAsync(document, id, partition, new ItemRequestOptions { IfMatchEtag = etag }, cancellationToken);
+        observer.Observe(operation, response);
+        if (IsLostRace(response) || IsMissingDocument(response))
+        {
+            return false;
+        }
+
+        Ensure(response, operation);
+        return true;
+    }
+
     /// <summary>404 for the document itself (substatus 0); a 404 for a missing container or database (1003) is a fault.</summary>
     public static bool IsMissingDocument(ResponseMessage response) =>
         response.StatusCode == HttpStatusCode.NotFound && response.Headers["x-ms-substatus"] is null or "0";

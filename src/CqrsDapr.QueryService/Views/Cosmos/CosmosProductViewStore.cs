@@ -2,7 +2,6 @@ using System.Buffers.Binary;
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text;
-using System.Text.Json;
 using CqrsDapr.QueryService.Products;
 using Microsoft.Azure.Cosmos;
 
@@ -43,37 +42,16 @@ internal sealed class CosmosProductViewStore(Container container, CosmosViewStor
 
     public async Task<StoredView?> GetAsync(Guid id, CancellationToken cancellationToken)
     {
-        using var response = await container.ReadItemStreamAsync(Id(id), new PartitionKey(PartitionOf(id)), cancellationToken: cancellationToken);
-        observer.Observe("read", response);
-        if (CosmosDocuments.IsMissingDocument(response))
-        {
-            return null;
-        }
-
-        CosmosDocuments.Ensure(response, "read");
-        var view = await JsonSerializer.DeserializeAsync<ProductView>(response.Content, CosmosDocuments.Json, cancellationToken)
-            ?? throw new ViewStoreUnavailableException($"Cosmos DB returned an empty document for view {id}.");
-        return new StoredView(view, response.Headers.ETag);
+        var (view, etag) = await CosmosDocuments.ReadAsync<ProductView>(container, Id(id), PartitionOf(id), "read", observer, cancellationToken);
+        return view is null ? null : new StoredView(view, etag!);
     }
 
     public async Task<bool> TrySaveAsync(ProductView view, string? etag, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(view);
-        var partition = new PartitionKey(PartitionOf(view.Id));
-        using var document = CosmosDocuments.WithPartitionKey(view with { ViewType = viewType }, PartitionOf(view.Id));
-        using var response = etag is null
-            ? await container.CreateItemStreamAsync(document, partition, cancellationToken: cancellationToken)
-            : await container.ReplaceItemStreamAsync(document, Id(view.Id), partition, new ItemRequestOptions { IfMatchEtag = etag }, cancellationToken);
-        observer.Observe(etag is null ? "create" : "replace", response);
-
-        // Lost races: the view exists already (409), changed since it was read (412), or was removed meanwhile (404).
-        if (CosmosDocuments.IsLostRace(response) || CosmosDocuments.IsMissingDocument(response))
-        {
-            return false;
-        }
-
-        CosmosDocuments.Ensure(response, etag is null ? "create" : "replace");
-        return true;
+        var partition = PartitionOf(view.Id);
+        using var document = CosmosDocuments.WithPartitionKey(view with { ViewType = viewType }, partition);
+        return await CosmosDocuments.TrySaveAsync(container, document, Id(view.Id), partition, etag, etag is null ? "create" : "replace", observer, cancellationToken);
     }
 
     /// <summary>
