@@ -18,29 +18,22 @@ internal sealed partial class IdempotencyRetention(
     TimeProvider time,
     ILogger<IdempotencyRetention> logger) : BackgroundService
 {
-    internal const int ChunkSize = 5_000;
+    internal const int ChunkSize = PeriodicSweep.ChunkSize;
 
     /// <summary>Deletes every record created before the retention (on <see cref="TimeProvider"/>'s clock); returns how many.</summary>
     public async Task<int> DeleteExpiredAsync(CancellationToken cancellationToken)
     {
         var expiredBefore = options.Value.ExpiredBefore(time.GetUtcNow());
-        var total = 0;
-        int deleted;
-        do
-        {
-            await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-            deleted = await db.Database.ExecuteSqlAsync(
+        return await PeriodicSweep.DeleteInChunksAsync(
+            dbFactory,
+            db => db.Database.ExecuteSqlAsync(
                 $"""
                 DELETE FROM idempotency_records WHERE key IN (
                     SELECT key FROM idempotency_records WHERE created_at < {expiredBefore} LIMIT {ChunkSize} FOR UPDATE SKIP LOCKED)
                 """,
-                cancellationToken);
-            metrics.Deleted(deleted);
-            total += deleted;
-        }
-        while (deleted == ChunkSize);
-
-        return total;
+                cancellationToken),
+            metrics.Deleted,
+            cancellationToken);
     }
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken)

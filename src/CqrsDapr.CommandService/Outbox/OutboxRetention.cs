@@ -9,28 +9,21 @@ namespace CqrsDapr.CommandService.Outbox;
 /// </summary>
 internal sealed partial class OutboxRetention(IDbContextFactory<WriteDbContext> dbFactory, TimeProvider time, ILogger<OutboxRetention> logger)
 {
-    private const int ChunkSize = 5_000;
     private static readonly TimeSpan MaxSweepInterval = TimeSpan.FromHours(1);
 
     /// <summary>Deletes every published row whose <c>published_at</c> is older than <paramref name="retention"/>; returns how many.</summary>
     public async Task<int> DeleteExpiredAsync(TimeSpan retention, CancellationToken cancellationToken)
     {
-        var total = 0;
-        int deleted;
-        do
-        {
-            await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-            deleted = await db.Database.ExecuteSqlAsync(
+        return await PeriodicSweep.DeleteInChunksAsync(
+            dbFactory,
+            db => db.Database.ExecuteSqlAsync(
                 $"""
                 DELETE FROM outbox WHERE sequence IN (
-                    SELECT sequence FROM outbox WHERE published_at < now() - {retention} LIMIT {ChunkSize})
+                    SELECT sequence FROM outbox WHERE published_at < now() - {retention} LIMIT {PeriodicSweep.ChunkSize})
                 """,
-                cancellationToken);
-            total += deleted;
-        }
-        while (deleted == ChunkSize);
-
-        return total;
+                cancellationToken),
+            deleted: null,
+            cancellationToken);
     }
 
     /// <summary>Sweeps now and then every <paramref name="retention"/> (at most hourly) until shutdown.</summary>
