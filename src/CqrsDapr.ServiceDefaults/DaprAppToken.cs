@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using CqrsDapr.Contracts;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -74,7 +75,7 @@ public static class DaprAppToken
                     Status = StatusCodes.Status401Unauthorized,
                     Title = "Missing or invalid dapr-api-token.",
                     Detail = "Only the Dapr sidecar calls this endpoint; it sends the app API token.",
-                    Extensions = { ["code"] = "unauthorized" },
+                    Extensions = { [ProblemMembers.Code] = ProblemCodes.Unauthorized },
                 },
             });
         });

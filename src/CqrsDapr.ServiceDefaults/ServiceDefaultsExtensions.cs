@@ -1,7 +1,9 @@
+using CqrsDapr.Contracts;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -32,12 +34,9 @@ public static class ServiceDefaultsExtensions
         builder.ConfigureOpenTelemetry();
         builder.AddDefaultHealthChecks();
 
-        builder.Services.AddProblemDetails(options =>
-            options.CustomizeProblemDetails = context =>
-            {
-                // Every problem carries the trace id so a client report can be matched to the trace.
-                context.ProblemDetails.Extensions.TryAdd("traceId", context.HttpContext.TraceIdentifier);
-            });
+        builder.Services.AddProblemDetails(options => options.CustomizeProblemDetails = CompleteProblem);
+        // After the default writer, which declines clients whose Accept names no JSON type: they get problem+json too.
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IProblemDetailsWriter, ProblemJsonForAnyAccept>());
         builder.Services.AddServiceDiscovery();
         builder.Services.ConfigureHttpClientDefaults(http =>
         {
@@ -45,6 +44,24 @@ public static class ServiceDefaultsExtensions
             http.AddServiceDiscovery();
         });
         return builder;
+    }
+
+    /// <summary>
+    /// Run on every problem written through <see cref="IProblemDetailsService"/> (typed results, status-code pages,
+    /// the exception handler): the trace id, so a client report can be matched to the trace, and a <c>code</c> when
+    /// whoever wrote the problem set none (validation problems: <see cref="ProblemCodes.ValidationFailed"/>; others the
+    /// general code of their status).
+    /// </summary>
+    internal static void CompleteProblem(ProblemDetailsContext context)
+    {
+        var problem = context.ProblemDetails;
+        problem.Extensions.TryAdd("traceId", context.HttpContext.TraceIdentifier);
+        if (!problem.Extensions.TryGetValue(ProblemMembers.Code, out var code) || code is null)
+        {
+            problem.Extensions[ProblemMembers.Code] = problem is HttpValidationProblemDetails
+                ? ProblemCodes.ValidationFailed
+                : ProblemCodes.ForStatus(problem.Status ?? context.HttpContext.Response.StatusCode);
+        }
     }
 
     public static TBuilder ConfigureOpenTelemetry<TBuilder>(this TBuilder builder)
@@ -104,8 +121,8 @@ public static class ServiceDefaultsExtensions
     }
 
     /// <summary>
-    /// Turns every unhandled exception and every bare error status code into ProblemDetails
-    /// without leaking exception details to clients.
+    /// Turns every unhandled exception and every bare error status code (unknown route 404, wrong method 405...) into
+    /// ProblemDetails with a <c>code</c>, without leaking exception details to clients.
     /// </summary>
     public static WebApplication UseProblemDetailsForErrors(this WebApplication app)
     {

@@ -15,7 +15,7 @@ public sealed class DestinationDownTests
         var body = await response.Content.ReadAsStringAsync(ct);
 
         Assert.True(response.StatusCode is HttpStatusCode.BadGateway or HttpStatusCode.ServiceUnavailable, $"got {response.StatusCode}");
-        await RouteTableTests.AssertProblemAsync(response, (int)response.StatusCode);
+        await RouteTableTests.AssertProblemAsync(response, (int)response.StatusCode, "backend-unavailable");
         Assert.DoesNotContain("127.0.0.1", body, StringComparison.Ordinal);
         Assert.DoesNotContain("Exception", body, StringComparison.Ordinal);
         Assert.DoesNotContain("refused", body, StringComparison.OrdinalIgnoreCase);

@@ -49,12 +49,20 @@ public sealed class InternalPathTests : IAsyncLifetime
     [MemberData(nameof(InternalTargets))]
     public async Task Internal_paths_in_any_spelling_are_404_problem_details_and_never_forwarded(string target)
     {
-        foreach (var method in new[] { "GET", "POST", "PUT", "DELETE" })
+        foreach (var method in new[] { "GET", "HEAD", "POST", "PUT", "DELETE" })
         {
             var response = await Gateway.SendRawAsync(method, target, TestContext.Current.CancellationToken);
 
             Assert.Equal(404, response.StatusCode);
             Assert.StartsWith("application/problem+json", response.ContentType, StringComparison.Ordinal);
+            if (method == "HEAD")
+            {
+                Assert.Equal("", response.Body);
+            }
+            else
+            {
+                Assert.Contains("\"code\":\"not-found\"", response.Body, StringComparison.Ordinal); // the raw body may be chunked
+            }
         }
 
         Assert.Equal(0, Gateway.ForwardedCount);
@@ -77,6 +85,7 @@ public sealed class InternalPathTests : IAsyncLifetime
 
         Assert.Equal(405, response.StatusCode);
         Assert.StartsWith("application/problem+json", response.ContentType, StringComparison.Ordinal);
+        Assert.Contains("\"code\":\"method-not-allowed\"", response.Body, StringComparison.Ordinal); // the raw body may be chunked
         Assert.Equal(0, Gateway.ForwardedCount);
     }
 

@@ -19,7 +19,7 @@ public sealed class LimitsTests
             new Uri("/api/products", UriKind.Relative), new ByteArrayContent(new byte[1025]), Ct);
 
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
-        await RouteTableTests.AssertProblemAsync(response, 413);
+        await RouteTableTests.AssertProblemAsync(response, 413, "payload-too-large");
         Assert.Equal(0, gateway.ForwardedCount);
     }
 
@@ -36,7 +36,7 @@ public sealed class LimitsTests
         using var response = await gateway.Http.SendAsync(request, Ct);
 
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
-        await RouteTableTests.AssertProblemAsync(response, 413);
+        await RouteTableTests.AssertProblemAsync(response, 413, "payload-too-large");
         Assert.Equal(0, gateway.ForwardedCount);
     }
 
@@ -74,7 +74,7 @@ public sealed class LimitsTests
         Assert.Equal(HttpStatusCode.OK, first.StatusCode);
         Assert.Equal(HttpStatusCode.OK, second.StatusCode);
         Assert.Equal(HttpStatusCode.TooManyRequests, third.StatusCode);
-        await RouteTableTests.AssertProblemAsync(third, 429);
+        await RouteTableTests.AssertProblemAsync(third, 429, "rate-limited");
         var retryAfter = third.Headers.RetryAfter?.Delta;
         Assert.NotNull(retryAfter);
         Assert.InRange(retryAfter.Value, TimeSpan.FromSeconds(1), TimeSpan.FromHours(1));

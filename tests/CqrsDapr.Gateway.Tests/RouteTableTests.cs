@@ -68,7 +68,7 @@ public sealed class RouteTableTests : GatewayTest
         using var response = await Gateway.Http.SendAsync(request, Ct);
 
         Assert.Equal(HttpStatusCode.MethodNotAllowed, response.StatusCode);
-        await AssertProblemAsync(response, 405);
+        await AssertProblemAsync(response, 405, "method-not-allowed");
         Assert.Equal(0, Gateway.ForwardedCount);
     }
 
@@ -84,8 +84,8 @@ public sealed class RouteTableTests : GatewayTest
 
         Assert.Equal(HttpStatusCode.NotFound, get.StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, post.StatusCode);
-        await AssertProblemAsync(get, 404);
-        await AssertProblemAsync(post, 404);
+        await AssertProblemAsync(get, 404, "not-found");
+        await AssertProblemAsync(post, 404, "not-found");
         Assert.Equal(0, Gateway.ForwardedCount);
     }
 
@@ -111,10 +111,12 @@ public sealed class RouteTableTests : GatewayTest
         Assert.Single(Gateway.Query.Received);
     }
 
-    internal static async Task AssertProblemAsync(HttpResponseMessage response, int status)
+    /// <summary>Problem+json with this status and this machine-readable <c>code</c>.</summary>
+    internal static async Task AssertProblemAsync(HttpResponseMessage response, int status, string code)
     {
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
         using var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
         Assert.Equal(status, problem.RootElement.GetProperty("status").GetInt32());
+        Assert.Equal(code, problem.RootElement.GetProperty("code").GetString());
     }
 }

@@ -136,7 +136,7 @@ internal static class EventLogEndpoint
     }
 
     private static ProblemHttpResult BadParameter(string name, string expected) =>
-        Problems.Create(StatusCodes.Status400BadRequest, "Invalid query parameter.", "invalid-query-parameter", $"'{name}' must be {expected}.");
+        Problems.Create(StatusCodes.Status400BadRequest, "Invalid query parameter.", ProblemCodes.InvalidQueryParameter, $"'{name}' must be {expected}.");
 }
 
 /// <summary>Where an aggregate-ordered read of the event log stopped: opaque to clients (base64url).</summary>

@@ -130,7 +130,7 @@ internal sealed partial class ProductActor(
             {
                 if (unique.ConstraintName == ProductRules.SkuUniqueIndex)
                 {
-                    return CommandResult.Rejected(CommandOutcome.Conflict, "duplicate-sku", "A live product already has this SKU.");
+                    return CommandResult.Rejected(CommandOutcome.Conflict, ProblemCodes.DuplicateSku, "A live product already has this SKU.");
                 }
 
                 if (unique.ConstraintName == IdempotencyPrimaryKey)
@@ -143,7 +143,7 @@ internal sealed partial class ProductActor(
             }
         }
 
-        return CommandResult.Rejected(CommandOutcome.Conflict, "concurrent-modification",
+        return CommandResult.Rejected(CommandOutcome.Conflict, ProblemCodes.ConcurrentModification,
             "The product kept changing underneath the command; retry.");
     }
 

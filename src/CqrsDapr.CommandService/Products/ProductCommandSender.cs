@@ -2,6 +2,7 @@ using System.Diagnostics;
 using CqrsDapr.CommandService.Diagnostics;
 using CqrsDapr.CommandService.Http;
 using CqrsDapr.CommandService.Idempotency;
+using CqrsDapr.Contracts;
 using Dapr.Actors;
 using Dapr.Actors.Client;
 using Dapr.Actors.Runtime;
@@ -66,7 +67,7 @@ internal sealed class ProductCommandSender(IOptions<ActorRuntimeOptions> runtime
             case CommandOutcome.NotFound:
                 return new CommandReply(null, Problems.NotFound(result.Detail));
             case CommandOutcome.Conflict:
-                return new CommandReply(null, Problems.Conflict(result.Code ?? "conflict", result.Detail));
+                return new CommandReply(null, Problems.Conflict(result.Code ?? ProblemCodes.Conflict, result.Detail));
             case CommandOutcome.PreconditionFailed:
                 return new CommandReply(null, Problems.PreconditionFailed(result.Detail));
             case CommandOutcome.IdempotencyKeyTaken when idempotency is not null

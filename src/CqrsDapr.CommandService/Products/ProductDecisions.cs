@@ -27,12 +27,12 @@ internal sealed record Decision(DecisionOutcome Outcome, IIntegrationEvent? Even
 
     public static Decision Unchanged(long version) => new(DecisionOutcome.Unchanged, null, version, null, null);
 
-    public static Decision NotFound() => new(DecisionOutcome.NotFound, null, 0, "product-not-found", "No such product.");
+    public static Decision NotFound() => new(DecisionOutcome.NotFound, null, 0, ProblemCodes.ProductNotFound, "No such product.");
 
     public static Decision Conflict(string code, string detail) => new(DecisionOutcome.Conflict, null, 0, code, detail);
 
     public static Decision Stale(long expected, long current) =>
-        new(DecisionOutcome.PreconditionFailed, null, current, "version-mismatch", $"Expected version {expected}, the product is at version {current}.");
+        new(DecisionOutcome.PreconditionFailed, null, current, ProblemCodes.VersionMismatch, $"Expected version {expected}, the product is at version {current}.");
 }
 
 /// <summary>
@@ -52,7 +52,7 @@ internal static class ProductDecisions
         ArgumentNullException.ThrowIfNull(command);
         if (current is not null)
         {
-            return Decision.Conflict("product-exists", "A product with this id already exists.");
+            return Decision.Conflict(ProblemCodes.ProductExists, "A product with this id already exists.");
         }
 
         var p = command.Product;
@@ -119,12 +119,12 @@ internal static class ProductDecisions
         var stock = (long)current!.Stock + command.Delta;
         if (stock < 0)
         {
-            return Decision.Conflict("stock-below-zero", $"Only {current.Stock} in stock; cannot remove {-(long)command.Delta}.");
+            return Decision.Conflict(ProblemCodes.StockBelowZero, $"Only {current.Stock} in stock; cannot remove {-(long)command.Delta}.");
         }
 
         if (stock > int.MaxValue)
         {
-            return Decision.Conflict("stock-overflow", $"Stock cannot exceed {int.MaxValue}.");
+            return Decision.Conflict(ProblemCodes.StockOverflow, $"Stock cannot exceed {int.MaxValue}.");
         }
 
         var version = current.Version + 1;

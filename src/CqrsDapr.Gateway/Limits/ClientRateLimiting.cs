@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Threading.RateLimiting;
+using CqrsDapr.Contracts;
 using CqrsDapr.Gateway.Problems;
 using CqrsDapr.ServiceDefaults;
 using Microsoft.AspNetCore.RateLimiting;
@@ -47,7 +48,7 @@ internal static partial class ClientRateLimiting
         }
 
         LogRejected(context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(ClientRateLimiting)));
-        await GatewayProblems.WriteAsync(context, StatusCodes.Status429TooManyRequests, "Too Many Requests");
+        await GatewayProblems.WriteAsync(context, StatusCodes.Status429TooManyRequests, "Too Many Requests", ProblemCodes.RateLimited);
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Rate limit reached for a client")]

@@ -1,4 +1,5 @@
 using System.Buffers;
+using CqrsDapr.Contracts;
 using CqrsDapr.Gateway.Problems;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
@@ -80,6 +81,6 @@ internal sealed class RequestBodyLimit(RequestDelegate next, IOptions<GatewayOpt
         // The rest of the body is not read; close the connection rather than drain an arbitrarily large upload.
         context.Response.Headers.Connection = "close";
         return GatewayProblems.WriteAsync(
-            context, StatusCodes.Status413PayloadTooLarge, "Payload Too Large", $"Request bodies are limited to {limit} bytes.");
+            context, StatusCodes.Status413PayloadTooLarge, "Payload Too Large", ProblemCodes.PayloadTooLarge, $"Request bodies are limited to {limit} bytes.");
     }
 }

@@ -1,3 +1,4 @@
+using CqrsDapr.Contracts;
 using CqrsDapr.Gateway.Problems;
 
 namespace CqrsDapr.Gateway.PathGuard;
@@ -11,7 +12,7 @@ internal sealed partial class InternalPathGuard(RequestDelegate next, ILogger<In
         if (verdict is PathVerdict.Internal or PathVerdict.Ambiguous)
         {
             LogRefused(logger, verdict);
-            return GatewayProblems.WriteAsync(context, StatusCodes.Status404NotFound, "Not Found");
+            return GatewayProblems.WriteAsync(context, StatusCodes.Status404NotFound, "Not Found", ProblemCodes.NotFound);
         }
 
         return next(context);

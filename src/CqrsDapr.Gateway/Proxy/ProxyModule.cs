@@ -1,3 +1,4 @@
+using CqrsDapr.Contracts;
 using CqrsDapr.Gateway.Problems;
 using Microsoft.AspNetCore.Diagnostics;
 using Yarp.ReverseProxy.Forwarder;
@@ -82,13 +83,13 @@ internal static partial class ProxyModule
         var status = context.Response.StatusCode is >= 500 and <= 599 ? context.Response.StatusCode : StatusCodes.Status502BadGateway;
         var cluster = context.GetReverseProxyFeature().Cluster?.Config.ClusterId ?? "unknown";
         LogForwardFailed(context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(ProxyModule)), cluster, error.Error);
-        var title = status switch
+        var (title, code) = status switch
         {
-            StatusCodes.Status503ServiceUnavailable => "Service Unavailable",
-            StatusCodes.Status504GatewayTimeout => "Gateway Timeout",
-            _ => "Bad Gateway",
+            StatusCodes.Status503ServiceUnavailable => ("Service Unavailable", ProblemCodes.BackendUnavailable),
+            StatusCodes.Status504GatewayTimeout => ("Gateway Timeout", ProblemCodes.BackendTimeout),
+            _ => ("Bad Gateway", ProblemCodes.BackendUnavailable),
         };
-        await GatewayProblems.WriteAsync(context, status, title, "The service behind the gateway could not answer. Try again later.");
+        await GatewayProblems.WriteAsync(context, status, title, code, "The service behind the gateway could not answer. Try again later.");
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Forwarding to {Cluster} failed: {ForwarderError}")]

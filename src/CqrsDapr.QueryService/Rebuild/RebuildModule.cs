@@ -1,3 +1,4 @@
+using CqrsDapr.Contracts;
 using CqrsDapr.QueryService.Views;
 using CqrsDapr.ServiceDefaults;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -47,6 +48,6 @@ internal static class RebuildModule
                 statusCode: StatusCodes.Status409Conflict,
                 title: "A rebuild is running.",
                 detail: $"Generation {start.Document.Building} is being built; its heartbeat is younger than {options.Value.TakeOverAfter.TotalSeconds:F0} s.",
-                extensions: new Dictionary<string, object?> { ["code"] = "rebuild-running" });
+                extensions: new Dictionary<string, object?> { [ProblemMembers.Code] = ProblemCodes.RebuildRunning });
     }
 }

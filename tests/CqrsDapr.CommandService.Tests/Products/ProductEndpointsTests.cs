@@ -177,7 +177,9 @@ public sealed class ProductEndpointsTests(CommandServiceHost host) : IClassFixtu
         {
             Assert.Equal(HttpStatusCode.PreconditionFailed, response.StatusCode);
             Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
-            Assert.Equal(412, (await ProductApi.BodyAsync(response)).GetProperty("status").GetInt32());
+            var problem = await ProductApi.BodyAsync(response);
+            Assert.Equal(412, problem.GetProperty("status").GetInt32());
+            Assert.Equal("version-mismatch", problem.GetProperty("code").GetString());
         }
 
         Assert.Equal(before, await host.RowCountsAsync());

@@ -14,8 +14,8 @@ public sealed class ProductRejectionsTests(CommandServiceHost host) : IClassFixt
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    /// <summary>Sends, checks status and ProblemDetails shape, checks that no table changed; returns the problem.</summary>
-    private async Task<JsonElement> AssertRejectedAsync(HttpStatusCode status, Func<Task<HttpResponseMessage>> send)
+    /// <summary>Sends, checks status, ProblemDetails shape and <c>code</c>, checks that no table changed; returns the problem.</summary>
+    private async Task<JsonElement> AssertRejectedAsync(HttpStatusCode status, string code, Func<Task<HttpResponseMessage>> send)
     {
         var before = await host.RowCountsAsync();
         using var response = await send();
@@ -25,6 +25,7 @@ public sealed class ProductRejectionsTests(CommandServiceHost host) : IClassFixt
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
         var problem = JsonDocument.Parse(text).RootElement.Clone();
         Assert.Equal((int)status, problem.GetProperty("status").GetInt32());
+        Assert.Equal(code, problem.GetProperty("code").GetString());
         Assert.True(problem.TryGetProperty("title", out _));
         Assert.DoesNotContain("Exception", text, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", text, StringComparison.Ordinal);
@@ -53,7 +54,7 @@ public sealed class ProductRejectionsTests(CommandServiceHost host) : IClassFixt
     [MemberData(nameof(InvalidCreates))]
     public async Task An_invalid_create_is_400_with_every_invalid_field_and_writes_nothing(string body, string[] fields)
     {
-        var problem = await AssertRejectedAsync(HttpStatusCode.BadRequest,
+        var problem = await AssertRejectedAsync(HttpStatusCode.BadRequest, "validation-failed",
             () => api.SendAsync(HttpMethod.Post, "/api/products", ProductApi.Raw(body, "application/json")));
 
         Assert.Equal(fields, ErrorFields(problem));
@@ -75,7 +76,7 @@ public sealed class ProductRejectionsTests(CommandServiceHost host) : IClassFixt
         var content = new ByteArrayContent(body);
         content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
 
-        var problem = await AssertRejectedAsync(HttpStatusCode.BadRequest, () => api.SendAsync(HttpMethod.Post, "/api/products", content));
+        var problem = await AssertRejectedAsync(HttpStatusCode.BadRequest, "validation-failed", () => api.SendAsync(HttpMethod.Post, "/api/products", content));
 
         Assert.NotEmpty(ErrorFields(problem));
     }
@@ -89,7 +90,7 @@ public sealed class ProductRejectionsTests(CommandServiceHost host) : IClassFixt
     {
         var id = await api.AProductAsync();
 
-        var problem = await AssertRejectedAsync(HttpStatusCode.BadRequest,
+        var problem = await AssertRejectedAsync(HttpStatusCode.BadRequest, "validation-failed",
             () => api.SendAsync(HttpMethod.Patch, $"/api/products/{id}", ProductApi.Raw(body, "application/merge-patch+json")));
 
         Assert.Equal([field], ErrorFields(problem));
@@ -103,7 +104,7 @@ public sealed class ProductRejectionsTests(CommandServiceHost host) : IClassFixt
     {
         var id = await api.AProductAsync();
 
-        var problem = await AssertRejectedAsync(HttpStatusCode.BadRequest,
+        var problem = await AssertRejectedAsync(HttpStatusCode.BadRequest, "validation-failed",
             () => api.SendAsync(HttpMethod.Post, $"/api/products/{id}/stock-adjustments", ProductApi.Raw(body, "application/json")));
 
         Assert.Equal([field], ErrorFields(problem));
@@ -123,7 +124,7 @@ public sealed class ProductRejectionsTests(CommandServiceHost host) : IClassFixt
         var body = method == "POST" ? """{"delta": 1, "reason": "x"}""" : """{"name": "x"}""";
         var content = method == "DELETE" ? null : ProductApi.Raw(body, method == "PATCH" ? "application/merge-patch+json" : "application/json");
 
-        var problem = await AssertRejectedAsync(HttpStatusCode.BadRequest, () => api.SendAsync(new HttpMethod(method), path, content));
+        var problem = await AssertRejectedAsync(HttpStatusCode.BadRequest, "validation-failed", () => api.SendAsync(new HttpMethod(method), path, content));
 
         Assert.Equal(["id"], ErrorFields(problem));
     }
@@ -133,9 +134,9 @@ public sealed class ProductRejectionsTests(CommandServiceHost host) : IClassFixt
     {
         var id = Guid.NewGuid();
 
-        await AssertRejectedAsync(HttpStatusCode.NotFound, () => api.PatchAsync(id, new { name = "x" }));
-        await AssertRejectedAsync(HttpStatusCode.NotFound, () => api.AdjustStockAsync(id, 1));
-        await AssertRejectedAsync(HttpStatusCode.NotFound, () => api.DeleteAsync(id));
+        await AssertRejectedAsync(HttpStatusCode.NotFound, "product-not-found", () => api.PatchAsync(id, new { name = "x" }));
+        await AssertRejectedAsync(HttpStatusCode.NotFound, "product-not-found", () => api.AdjustStockAsync(id, 1));
+        await AssertRejectedAsync(HttpStatusCode.NotFound, "product-not-found", () => api.DeleteAsync(id));
     }
 
     [Fact]
@@ -144,9 +145,9 @@ public sealed class ProductRejectionsTests(CommandServiceHost host) : IClassFixt
         var id = await api.AProductAsync();
         (await api.DeleteAsync(id)).Dispose();
 
-        await AssertRejectedAsync(HttpStatusCode.NotFound, () => api.PatchAsync(id, new { name = "x" }));
-        await AssertRejectedAsync(HttpStatusCode.NotFound, () => api.AdjustStockAsync(id, 1));
-        await AssertRejectedAsync(HttpStatusCode.NotFound, () => api.DeleteAsync(id));
+        await AssertRejectedAsync(HttpStatusCode.NotFound, "product-not-found", () => api.PatchAsync(id, new { name = "x" }));
+        await AssertRejectedAsync(HttpStatusCode.NotFound, "product-not-found", () => api.AdjustStockAsync(id, 1));
+        await AssertRejectedAsync(HttpStatusCode.NotFound, "product-not-found", () => api.DeleteAsync(id));
     }
 
     [Fact]
@@ -156,7 +157,7 @@ public sealed class ProductRejectionsTests(CommandServiceHost host) : IClassFixt
         using var first = await api.CreateAsync(ProductApi.NewProduct(sku));
         Assert.Equal(HttpStatusCode.Created, first.StatusCode);
 
-        var problem = await AssertRejectedAsync(HttpStatusCode.Conflict, () => api.CreateAsync(ProductApi.NewProduct(sku.ToUpperInvariant())));
+        var problem = await AssertRejectedAsync(HttpStatusCode.Conflict, "duplicate-sku", () => api.CreateAsync(ProductApi.NewProduct(sku.ToUpperInvariant())));
 
         Assert.Equal("duplicate-sku", problem.GetProperty("code").GetString());
     }
@@ -168,8 +169,8 @@ public sealed class ProductRejectionsTests(CommandServiceHost host) : IClassFixt
         (await api.CreateAsync(ProductApi.NewProduct(sku))).Dispose();
         var key = Guid.NewGuid().ToString();
 
-        await AssertRejectedAsync(HttpStatusCode.Conflict, () => api.CreateAsync(ProductApi.NewProduct(sku), key));
-        await AssertRejectedAsync(HttpStatusCode.Conflict, () => api.CreateAsync(ProductApi.NewProduct(sku), key));
+        await AssertRejectedAsync(HttpStatusCode.Conflict, "duplicate-sku", () => api.CreateAsync(ProductApi.NewProduct(sku), key));
+        await AssertRejectedAsync(HttpStatusCode.Conflict, "duplicate-sku", () => api.CreateAsync(ProductApi.NewProduct(sku), key));
     }
 
     [Fact]
@@ -177,7 +178,7 @@ public sealed class ProductRejectionsTests(CommandServiceHost host) : IClassFixt
     {
         var id = await api.AProductAsync(stock: 2);
 
-        var problem = await AssertRejectedAsync(HttpStatusCode.Conflict, () => api.AdjustStockAsync(id, -3, idempotencyKey: Guid.NewGuid().ToString()));
+        var problem = await AssertRejectedAsync(HttpStatusCode.Conflict, "stock-below-zero", () => api.AdjustStockAsync(id, -3, idempotencyKey: Guid.NewGuid().ToString()));
 
         Assert.Equal("stock-below-zero", problem.GetProperty("code").GetString());
     }
@@ -200,7 +201,7 @@ public sealed class ProductRejectionsTests(CommandServiceHost host) : IClassFixt
         var content = new StringContent("""{"name": "x"}""");
         content.Headers.ContentType = contentType is null ? null : new System.Net.Http.Headers.MediaTypeHeaderValue(contentType);
 
-        await AssertRejectedAsync(HttpStatusCode.UnsupportedMediaType, () => api.SendAsync(new HttpMethod(method), path.Replace("{id}", id.ToString(), StringComparison.Ordinal), content));
+        await AssertRejectedAsync(HttpStatusCode.UnsupportedMediaType, "unsupported-media-type", () => api.SendAsync(new HttpMethod(method), path.Replace("{id}", id.ToString(), StringComparison.Ordinal), content));
     }
 
     [Theory]
@@ -221,7 +222,39 @@ public sealed class ProductRejectionsTests(CommandServiceHost host) : IClassFixt
             content.Headers.ContentLength = null;
         }
 
-        await AssertRejectedAsync(HttpStatusCode.RequestEntityTooLarge, () => api.SendAsync(new HttpMethod(method), path.Replace("{id}", id.ToString(), StringComparison.Ordinal), content));
+        await AssertRejectedAsync(HttpStatusCode.RequestEntityTooLarge, "payload-too-large", () => api.SendAsync(new HttpMethod(method), path.Replace("{id}", id.ToString(), StringComparison.Ordinal), content));
+    }
+
+    [Theory]
+    [InlineData("GET", "/api/products")]
+    [InlineData("GET", "/api/products/0190f1c2-7a3b-7cde-8f00-123456789abc")]
+    [InlineData("HEAD", "/api/products/0190f1c2-7a3b-7cde-8f00-123456789abc")]
+    [InlineData("PUT", "/api/products/0190f1c2-7a3b-7cde-8f00-123456789abc")]
+    [InlineData("DELETE", "/api/products")]
+    public async Task A_method_the_route_does_not_take_is_405_method_not_allowed(string method, string path)
+    {
+        using var response = await api.SendAsync(new HttpMethod(method), path, content: null);
+
+        Assert.Equal(HttpStatusCode.MethodNotAllowed, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        if (method != "HEAD")
+        {
+            var problem = await ProductApi.BodyAsync(response);
+            Assert.Equal(405, problem.GetProperty("status").GetInt32());
+            Assert.Equal("method-not-allowed", problem.GetProperty("code").GetString());
+        }
+    }
+
+    [Theory]
+    [InlineData("POST", "/api/orders")]
+    [InlineData("POST", "/api/products/0190f1c2-7a3b-7cde-8f00-123456789abc/price-changes")]
+    [InlineData("GET", "/nothing-here")]
+    public async Task An_unknown_route_is_404_not_found(string method, string path)
+    {
+        var problem = await AssertRejectedAsync(HttpStatusCode.NotFound, "not-found",
+            () => api.SendAsync(new HttpMethod(method), path, ProductApi.Raw("{}", "application/json")));
+
+        Assert.Equal(404, problem.GetProperty("status").GetInt32());
     }
 
     [Fact]

@@ -18,8 +18,8 @@ public sealed record ReceivedRequest(string Method, string Target, string Body, 
 
 /// <summary>
 /// A tiny real Kestrel app standing in for query-service or command-service: records every request the gateway
-/// forwarded and answers with its own name. A path ending in <c>/status/{code}</c> answers that status with an empty
-/// body. Requests without the gateway's <c>X-Forwarded-For</c> are not the gateway's: on a shared machine another
+/// forwarded and answers with its own name (with <c>Content-Length</c> and <see cref="ETag"/>). A path ending in
+/// <c>/status/{code}</c> answers that status with an empty body; one ending in <c>/delay/{ms}</c> answers that late. Requests without the gateway's <c>X-Forwarded-For</c> are not the gateway's: on a shared machine another
 /// process may still probe a port this fake took over (seen: a Dapr client polling <c>/v1.0/healthz/outbound</c> of a
 /// sidecar that had gone); they are answered 404 and counted in <see cref="Stray"/>, not recorded.
 /// </summary>
@@ -35,6 +35,9 @@ public sealed class FakeService : IAsyncDisposable
         this.app = app;
         Address = new Uri($"http://127.0.0.1:{port}");
     }
+
+    /// <summary>The entity tag of every answer with a body.</summary>
+    public const string ETag = "\"7\"";
 
     public string Name { get; }
 
@@ -79,9 +82,16 @@ public sealed class FakeService : IAsyncDisposable
             return;
         }
 
+        if (segments.Length >= 2 && segments[^2] == "delay" && int.TryParse(segments[^1], out var milliseconds))
+        {
+            await Task.Delay(milliseconds, context.RequestAborted);
+        }
+
         context.Response.StatusCode = (int)HttpStatusCode.OK;
         context.Response.Headers["X-Served-By"] = Name;
+        context.Response.Headers.ETag = ETag;
         context.Response.ContentType = "text/plain";
+        context.Response.ContentLength = Name.Length;
         await context.Response.WriteAsync(Name, context.RequestAborted);
     }
 

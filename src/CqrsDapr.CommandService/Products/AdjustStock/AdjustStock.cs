@@ -75,7 +75,7 @@ internal static class AdjustStockEndpoint
         var adjustment = body is { } json ? Validate(json, errors) : null;
         if (errors.Any || adjustment is not { } valid || productId is not { } productGuid)
         {
-            return TypedResults.ValidationProblem(errors.ToDictionary(), title: "The stock adjustment is invalid.");
+            return Problems.Validation(errors, "The stock adjustment is invalid.");
         }
 
         var command = new AdjustProductStock(productGuid, valid.Delta, valid.Reason, VersionETag.ExpectedVersion(ifMatch));

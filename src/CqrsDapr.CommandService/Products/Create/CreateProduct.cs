@@ -64,7 +64,7 @@ internal static class CreateProductEndpoint
         var product = body is { } json ? Validate(json, errors) : null;
         if (errors.Any || product is null)
         {
-            return TypedResults.ValidationProblem(errors.ToDictionary(), title: "The product is invalid.");
+            return Problems.Validation(errors, "The product is invalid.");
         }
 
         var command = new CreateProduct(Guid.CreateVersion7(), product);

@@ -19,7 +19,7 @@ internal static class DeleteProductEndpoint
         var errors = new FieldErrors();
         if (ProductRoute.ParseId(id, errors) is not { } productId)
         {
-            return TypedResults.ValidationProblem(errors.ToDictionary(), title: "The product id is invalid.");
+            return Problems.Validation(errors, "The product id is invalid.");
         }
 
         var command = new DeleteProduct(productId, VersionETag.ExpectedVersion(ifMatch));

@@ -79,7 +79,7 @@ internal static class UpdateProductEndpoint
         var patch = body is { } json ? Validate(json, errors) : null;
         if (errors.Any || patch is null || productId is not { } productGuid)
         {
-            return TypedResults.ValidationProblem(errors.ToDictionary(), title: "The patch is invalid.");
+            return Problems.Validation(errors, "The patch is invalid.");
         }
 
         var command = new UpdateProduct(productGuid, patch, VersionETag.ExpectedVersion(ifMatch));

@@ -9,7 +9,7 @@ namespace CqrsDapr.QueryService.Products.Queries;
 
 /// <summary>
 /// The product queries: <c>GET /api/products/{id}</c> and <c>GET /api/products</c>, read from the view store, with the
-/// read-your-writes wait of <c>X-Consistency-Token</c> (docs/queries.md).
+/// read-your-writes wait of <c>X-Consistency-Token</c> (docs/queries.md). Each answers <c>HEAD</c> too.
 /// </summary>
 internal static class ProductQueriesModule
 {
@@ -34,19 +34,30 @@ internal static class ProductQueriesModule
         app.MapOpenApi();
         var products = app.MapGroup("/api/products").WithTags("Products");
 
-        products.MapGet("/{id}", GetProductAsync)
+        products.MapGetAndHead("/{id}", GetProductAsync)
             .WithName("GetProduct")
             .WithSummary("A product by id, from the read view")
-            .WithDescription("ETag is the product version; If-None-Match with it answers 304. X-Consistency-Token waits (bounded) for that write to be visible.")
+            .WithDescription("ETag is the product version; If-None-Match with it answers 304. X-Consistency-Token waits (bounded) for that write to be visible. HEAD answers the same status and headers without a body.")
             .Produces(StatusCodes.Status304NotModified)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
 
-        products.MapGet("/", ListProductsAsync)
+        products.MapGetAndHead("/", ListProductsAsync)
             .WithName("ListProducts")
             .WithSummary("Products filtered, sorted and paged")
-            .WithDescription("sort: name, -name, price, -price, updatedAt, -updatedAt. Pass nextPageToken as pageToken, with the same filters and sort, for the next page.")
+            .WithDescription("sort: name, -name, price, -price, updatedAt, -updatedAt. Pass nextPageToken as pageToken, with the same filters and sort, for the next page. HEAD answers the same status and headers without a body.")
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         return app;
+    }
+
+    /// <summary>
+    /// Maps <paramref name="handler"/> for GET and, as its own endpoint, for HEAD (RFC 9110 §9.3.2: the same status and
+    /// headers, no body; Kestrel drops what the handler writes). The HEAD endpoint stays out of the OpenAPI document,
+    /// where it would repeat the GET's operation id. Returns the GET's builder for its OpenAPI metadata.
+    /// </summary>
+    private static RouteHandlerBuilder MapGetAndHead(this RouteGroupBuilder group, string pattern, Delegate handler)
+    {
+        group.MapMethods(pattern, [HttpMethods.Head], handler).ExcludeFromDescription();
+        return group.MapGet(pattern, handler);
     }
 
     private static async Task<Results<Ok<ProductResponse>, StatusCodeHttpResult, ValidationProblem, ProblemHttpResult>> GetProductAsync(
@@ -60,7 +71,7 @@ internal static class ProductQueriesModule
     {
         if (!Guid.TryParse(id, out var productId))
         {
-            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["id"] = ["The product id is a UUID."] });
+            return QueryProblems.Validation(new Dictionary<string, string[]>(StringComparer.Ordinal) { ["id"] = ["The product id is a UUID."] });
         }
 
         var gate = await AwaitConsistencyAsync(consistencyToken, consistency, http, cancellationToken);
@@ -107,7 +118,7 @@ internal static class ProductQueriesModule
         var (query, errors) = ListProductsParameters.Validate(category, minPrice, maxPrice, sort, pageSize, pageToken);
         if (query is null)
         {
-            return TypedResults.ValidationProblem(errors);
+            return QueryProblems.Validation(errors);
         }
 
         var gate = await AwaitConsistencyAsync(consistencyToken, consistency, http, cancellationToken);
@@ -139,7 +150,7 @@ internal static class ProductQueriesModule
 
         if (!ConsistencyToken.TryParse(header, out var token) || token.AggregateType != ProductView.Type || !Guid.TryParse(token.AggregateId, out var aggregateId))
         {
-            return (TypedResults.ValidationProblem(new Dictionary<string, string[]>
+            return (QueryProblems.Validation(new Dictionary<string, string[]>(StringComparer.Ordinal)
             {
                 [ConsistencyTokenHeader] = ["Pass the consistency token of a product command response unchanged."],
             }), null);
