@@ -64,7 +64,8 @@ internal static class HelmRenderer
         var folder = Path.Combine(ProjectPath, "chart-schema");
         if (!Directory.Exists(Path.Combine(folder, "node_modules", "kubernetes-models")))
         {
-            throw new InvalidOperationException($"{folder}/node_modules is missing: run `npm ci` in {folder} (Node.js and npm from the machine or apt).");
+            throw new InvalidOperationException(
+                $"{folder}/node_modules is missing: build this project again (its build runs npm ci there when npm is installed: apt-get install -y --no-upgrade nodejs npm), or run `npm ci` in {folder}.");
         }
 
         var (_, json, error) = await RunAsync(RenderArguments(valueSet, json: true));

@@ -12,8 +12,8 @@ namespace CqrsDapr.TestSupport;
 /// </summary>
 public sealed class CosmosDbServer : IAsyncDisposable
 {
-    /// <summary>What to run once on a new machine (or let <c>.ci/run</c> do it).</summary>
-    public const string InstallHint = "npm ci --prefix tests/cosmosdb-server";
+    /// <summary>What installs the stand-in's npm packages: the build of this project (tests/build/NpmPackages.targets), or npm by hand.</summary>
+    public const string InstallHint = "build again (the build runs npm ci in tests/cosmosdb-server when npm is installed), or from the repository root: npm ci --prefix tests/cosmosdb-server";
 
     private readonly ServerProcess server;
     private readonly TempDirectory directory;
@@ -56,11 +56,11 @@ public sealed class CosmosDbServer : IAsyncDisposable
     public static async Task<CosmosDbServer> StartAsync(CancellationToken cancellationToken = default)
     {
         var node = Executables.FindOnPath("node")
-            ?? throw new InvalidOperationException("node was not found on PATH. Install Node.js 20 (apt-get install -y nodejs), then: " + InstallHint);
+            ?? throw new InvalidOperationException("node was not found on PATH. Install Node.js 20 and npm (apt-get install -y --no-upgrade nodejs npm), then " + InstallHint);
         var script = Path.Combine(Folder, "server.js");
         if (!Directory.Exists(Path.Combine(Folder, "node_modules", "@vercel", "cosmosdb-server")))
         {
-            throw new InvalidOperationException($"The Cosmos DB stand-in's npm packages are not installed. From the repository root: {InstallHint}");
+            throw new InvalidOperationException($"The Cosmos DB stand-in's npm packages are not installed: {InstallHint}.");
         }
 
         var instance = new CosmosDbServer(node, script, TempDirectory.Create());
