@@ -52,18 +52,28 @@ public sealed class CosmosDbServer : IAsyncDisposable
 
     public IReadOnlyList<string> Logs => server.Logs;
 
+    /// <summary>Why a server cannot start on this machine (Node.js or the package missing, with what to install), or null.</summary>
+    public static string? Unavailable()
+    {
+        if (Executables.FindOnPath("node") is null)
+        {
+            return "node was not found on PATH. Install Node.js 20 and npm (apt-get install -y --no-upgrade nodejs npm), then " + InstallHint;
+        }
+
+        return Directory.Exists(Path.Combine(Folder, "node_modules", "@vercel", "cosmosdb-server"))
+            ? null
+            : $"The Cosmos DB stand-in's npm packages are not installed: {InstallHint}.";
+    }
+
     /// <summary>Starts a server; it answers HTTPS on return. Fails with what to install when Node.js or the package is missing.</summary>
     public static async Task<CosmosDbServer> StartAsync(CancellationToken cancellationToken = default)
     {
-        var node = Executables.FindOnPath("node")
-            ?? throw new InvalidOperationException("node was not found on PATH. Install Node.js 20 and npm (apt-get install -y --no-upgrade nodejs npm), then " + InstallHint);
-        var script = Path.Combine(Folder, "server.js");
-        if (!Directory.Exists(Path.Combine(Folder, "node_modules", "@vercel", "cosmosdb-server")))
+        if (Unavailable() is { } reason)
         {
-            throw new InvalidOperationException($"The Cosmos DB stand-in's npm packages are not installed: {InstallHint}.");
+            throw new InvalidOperationException(reason);
         }
 
-        var instance = new CosmosDbServer(node, script, TempDirectory.Create());
+        var instance = new CosmosDbServer(Executables.FindOnPath("node")!, Path.Combine(Folder, "server.js"), TempDirectory.Create());
         try
         {
             await instance.server.StartAsync(cancellationToken);
