@@ -19,7 +19,7 @@ internal static class CosmosViewStore
 {
     public const string ResourceName = "cosmos";
     private const string EndpointName = "https";
-    private const string InstallHint = "npm ci --prefix tests/cosmosdb-server";
+    private const string InstallHint = "the AppHost's build runs npm ci in tests/cosmosdb-server when npm is installed (or by hand: npm ci --prefix tests/cosmosdb-server)";
 
     /// <summary>
     /// True when the settings ask for the Cosmos DB view store (<c>CqrsDapr:ViewStore</c>, or <c>--view-store</c> on the
@@ -32,6 +32,17 @@ internal static class CosmosViewStore
             "cosmos" => true,
             var other => throw new InvalidOperationException($"CqrsDapr:ViewStore '{other}' is not a view store: use dapr or cosmos."),
         };
+
+    /// <summary>True when the settings choose Cosmos DB without an account: the AppHost runs the local stand-in server.</summary>
+    public static bool RunsStandIn(IConfiguration configuration) =>
+        IsChosen(configuration) && configuration["CqrsDapr:Cosmos:Endpoint"] is not { Length: > 0 };
+
+    /// <summary>The stand-in's folder: <c>tests/cosmosdb-server</c>.</summary>
+    public static string StandInFolder(string repositoryRoot) => Path.Combine(repositoryRoot, "tests", "cosmosdb-server");
+
+    /// <summary>True when the stand-in's npm packages are installed (<c>tests/cosmosdb-server/node_modules</c>).</summary>
+    public static bool IsStandInInstalled(string repositoryRoot) =>
+        Directory.Exists(Path.Combine(StandInFolder(repositoryRoot), "node_modules", "@vercel", "cosmosdb-server"));
 
     public static void Use(IDistributedApplicationBuilder builder, IResourceBuilder<ProjectResource> queryService, string repositoryRoot, string dataRoot)
     {
@@ -65,12 +76,12 @@ internal static class CosmosViewStore
 
     private static IResourceBuilder<ExecutableResource> AddStandIn(IDistributedApplicationBuilder builder, string repositoryRoot, string dataRoot)
     {
-        var folder = Path.Combine(repositoryRoot, "tests", "cosmosdb-server");
+        var folder = StandInFolder(repositoryRoot);
         var node = ServerBinaries.FindOnPath("node") ?? throw new InvalidOperationException(
-            $"CqrsDapr:ViewStore=cosmos runs a local Cosmos DB stand-in on Node.js, and node was not found on PATH. Install Node.js 20, then: {InstallHint}");
-        if (!Directory.Exists(Path.Combine(folder, "node_modules", "@vercel", "cosmosdb-server")))
+            $"CqrsDapr:ViewStore=cosmos runs a local Cosmos DB stand-in on Node.js, and node was not found on PATH. Install Node.js 20 and npm (apt-get install -y --no-upgrade nodejs npm): {InstallHint}");
+        if (!IsStandInInstalled(repositoryRoot))
         {
-            throw new InvalidOperationException($"The local Cosmos DB stand-in's npm packages are not installed. From the repository root: {InstallHint}");
+            throw new InvalidOperationException($"The local Cosmos DB stand-in's npm packages are not installed: {InstallHint}.");
         }
 
         var certificate = CertificatePath(dataRoot);

@@ -11,26 +11,34 @@ internal static class ServerBinaries
     /// <summary>The PostgreSQL service account: the servers run as it when the AppHost runs as root.</summary>
     public const string PostgresUser = "postgres";
 
+    /// <summary>Where Debian's PostgreSQL packages put each version's server binaries (<c>{version}/bin</c>).</summary>
+    public const string DebianPostgresRoot = "/usr/lib/postgresql";
+
     /// <summary>PostgreSQL refuses to run as root: then its commands run through <c>runuser -u postgres</c>.</summary>
     public static bool IsRoot { get; } = Environment.UserName == "root";
 
     /// <summary>The newest <c>/usr/lib/postgresql/*/bin</c> (Debian layout), or the folder of <c>postgres</c> on PATH.</summary>
-    public static string PostgresBinDirectory()
+    public static string PostgresBinDirectory() =>
+        FindPostgresBinDirectory(SearchPath, DebianPostgresRoot) ?? throw new InvalidOperationException(
+            "PostgreSQL server binaries (postgres, initdb) were not found in /usr/lib/postgresql/*/bin or on PATH. " +
+            $"Install them: {InstallHint}");
+
+    /// <summary>
+    /// The newest <c><paramref name="debianRoot"/>/*/bin</c> with <c>postgres</c> and <c>initdb</c>, else the folder of
+    /// <c>postgres</c> on <paramref name="path"/> when <c>initdb</c> is beside it; null when there is none.
+    /// </summary>
+    public static string? FindPostgresBinDirectory(string path, string debianRoot)
     {
         static bool HasServer(string directory) =>
             File.Exists(Path.Combine(directory, "postgres")) && File.Exists(Path.Combine(directory, "initdb"));
 
-        const string debianRoot = "/usr/lib/postgresql";
         var candidates = Directory.Exists(debianRoot)
             ? Directory.EnumerateDirectories(debianRoot)
                 .OrderByDescending(version => int.TryParse(Path.GetFileName(version), CultureInfo.InvariantCulture, out var v) ? v : -1)
                 .Select(version => Path.Combine(version, "bin"))
             : [];
-        return candidates.Append(FindOnPath("postgres") is { } onPath ? Path.GetDirectoryName(onPath)! : "")
-            .FirstOrDefault(directory => directory.Length > 0 && HasServer(directory))
-            ?? throw new InvalidOperationException(
-                "PostgreSQL server binaries (postgres, initdb) were not found in /usr/lib/postgresql/*/bin or on PATH. " +
-                $"Install them: {InstallHint}");
+        return candidates.Append(FindOnPath("postgres", path) is { } onPath ? Path.GetDirectoryName(onPath)! : "")
+            .FirstOrDefault(directory => directory.Length > 0 && HasServer(directory));
     }
 
     public static string RedisServer() => FindOnPath("redis-server") ?? throw new InvalidOperationException(
@@ -85,8 +93,12 @@ internal static class ServerBinaries
         }
     }
 
-    public static string? FindOnPath(string name) =>
-        (Environment.GetEnvironmentVariable("PATH") ?? "")
+    /// <summary>The process's PATH.</summary>
+    public static string SearchPath => Environment.GetEnvironmentVariable("PATH") ?? "";
+
+    /// <summary>The first <paramref name="name"/> in a folder of <paramref name="path"/> (the process's PATH by default), or null.</summary>
+    public static string? FindOnPath(string name, string? path = null) =>
+        (path ?? SearchPath)
             .Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
             .Select(directory => Path.Combine(directory, name))
             .FirstOrDefault(File.Exists);
