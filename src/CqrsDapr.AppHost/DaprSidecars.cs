@@ -24,6 +24,7 @@ internal sealed class DaprSidecars
     private readonly IResourceBuilder<ParameterResource> apiToken;
     private readonly IResourceBuilder<ParameterResource> appToken;
     private readonly Daprd? daprd;
+    private readonly Dictionary<string, IResourceBuilder<ExecutableResource>> sidecars = new(StringComparer.Ordinal);
 
     private DaprSidecars(IDistributedApplicationBuilder builder, string componentsPath, string dataRoot, Daprd? daprd)
     {
@@ -35,6 +36,18 @@ internal sealed class DaprSidecars
         var token = new GenerateParameterDefault { MinLength = 32, Special = false };
         apiToken = builder.AddParameter("dapr-api-token", token, secret: true);
         appToken = builder.AddParameter("app-api-token", token, secret: true);
+    }
+
+    /// <summary>This run's <c>DAPR_API_TOKEN</c>: what a caller of a sidecar's API presents (operators too).</summary>
+    public IResourceBuilder<ParameterResource> ApiToken => apiToken;
+
+    /// <summary>The sidecar <see cref="AddSidecar"/> added for <paramref name="app"/>.</summary>
+    public IResourceBuilder<ExecutableResource> SidecarOf(IResourceBuilder<ProjectResource> app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        return sidecars.TryGetValue(app.Resource.Name, out var sidecar)
+            ? sidecar
+            : throw new InvalidOperationException($"{app.Resource.Name} has no Dapr sidecar.");
     }
 
     /// <summary>Chooses the sidecar (see <see cref="DaprBinaries.Find"/>); with daprd, adds its control plane.</summary>
@@ -62,6 +75,7 @@ internal sealed class DaprSidecars
             .WithEnvironment("DAPR_API_TOKEN", apiToken)
             .WithEnvironment("APP_API_TOKEN", appToken)
             .WithParentRelationship(app);
+        sidecars.Add(appId, sidecar);
         var http = sidecar.GetEndpoint("http");
         var grpc = sidecar.GetEndpoint("grpc");
         object[] flags =

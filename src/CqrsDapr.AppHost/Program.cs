@@ -4,18 +4,19 @@ using Microsoft.Extensions.Configuration;
 
 // The whole system on one machine, without Docker: `dotnet run --project src/CqrsDapr.AppHost`.
 // Settings (command line, environment or appsettings): CqrsDapr:DataDirectory (default .cqrsdapr/data in the
-// repository), CqrsDapr:Ports:{writedb,readdb,redis,gateway} (gateway 8080; the others, and 0, are allocated),
+// repository), CqrsDapr:Ports:{writedb,readdb,redis,gateway,dashboard,otlp} (gateway 8080, dashboard 15080, otlp 19080;
+// the others, and 0, are allocated; see AppHostPorts),
 // CqrsDapr:Gateway:RateLimitPermits (the gateway's requests per client address and window; its own default unless set).
 // CqrsDapr:Sidecar (auto: daprd when installed, else the emulator; daprd; emulator) and CqrsDapr:DaprBinDirectory.
 // CqrsDapr:ViewStore or --view-store (dapr, the default: views in the read PostgreSQL through Dapr; cosmos: in Azure Cosmos DB, the
 // account of CqrsDapr:Cosmos:Endpoint or else a local stand-in server, see CosmosViewStore).
 // Apps and sidecars authenticate each other with API tokens drawn for each run (see DaprSidecars).
 var builder = DistributedApplication.CreateBuilder(args);
+var ports = AppHostPorts.Configure(builder); // CqrsDapr:Ports:*, the dashboard's too; a taken one stops the start
 var repositoryRoot = Path.GetFullPath(Path.Combine(builder.AppHostDirectory, "..", ".."));
 var dataRoot = Path.GetFullPath(builder.Configuration["CqrsDapr:DataDirectory"] ?? Path.Combine(repositoryRoot, ".cqrsdapr", "data"));
 var components = Path.Combine(repositoryRoot, "components");
-int? Port(string name, int? fallback = null) =>
-    builder.Configuration.GetValue<int?>($"CqrsDapr:Ports:{name}") is { } port ? (port == 0 ? null : port) : fallback;
+int? Port(string name, int? fallback = null) => ports.Port(name, fallback);
 
 // Separate servers for the write and the read database, as in production.
 var writeDb = builder.AddPostgresExecutable("writedb", "cqrsdapr_write", dataRoot, Port("writedb"));
@@ -72,4 +73,7 @@ if (builder.Configuration.GetValue<int?>("CqrsDapr:Gateway:RateLimitPermits") is
     gateway.WithEnvironment("Gateway__RateLimit__PermitLimit", rateLimitPermits.ToString(CultureInfo.InvariantCulture));
 }
 
-await builder.Build().RunAsync();
+// Operators' commands on the query service (dashboard), and operator.env in the data directory for docs/tools/ops.sh.
+OperatorCommands.Add(builder, queryService, dapr, dataRoot);
+
+return await AppHostPorts.RunAsync(builder.Build());

@@ -27,6 +27,9 @@ internal sealed class AppHostModel : IAsyncDisposable
 
     public IResource Resource(string name) => builder.Resources.Single(r => r.Name == name);
 
+    /// <summary>A value of the AppHost's configuration as the model was built with it (Aspire's own keys included).</summary>
+    public string? Setting(string key) => builder.Configuration[key];
+
     /// <summary>The command line arguments, rendered.</summary>
     public async Task<IReadOnlyList<string>> ArgsAsync(string name)
     {
@@ -67,6 +70,11 @@ internal sealed class AppHostModel : IAsyncDisposable
     public async Task<string> ParameterAsync(string name) =>
         await builder.Resources.OfType<ParameterResource>().Single(p => p.Name == name).GetValueAsync(TestContext.Current.CancellationToken)
         ?? throw new InvalidOperationException($"Parameter {name} has no value.");
+
+    /// <summary>Raises an event as Aspire would while the system runs, to the AppHost's subscribers.</summary>
+    public Task PublishAsync<T>(T @event)
+        where T : Aspire.Hosting.Eventing.IDistributedApplicationEvent =>
+        builder.Eventing.PublishAsync(@event, TestContext.Current.CancellationToken);
 
     public ValueTask DisposeAsync() => builder.DisposeAsync();
 
