@@ -12,8 +12,11 @@ namespace CqrsDapr.DaprEmulator.Invocation;
 /// Name resolution for service invocation, standing in for daprd's self-hosted mDNS: each running emulator writes
 /// <c>{registry}/{appId}/{pid}.json</c> (its HTTP API endpoint and a per-instance key the other sidecars present on
 /// the internal hop) and removes it on shutdown; entries whose process is gone (a crash) are ignored and cleaned up.
-/// The registry is <c>$TMPDIR/cqrsdapr-dapr-emulator/apps</c>, or <c>CQRSDAPR_EMULATOR_REGISTRY</c> when set (tests
-/// isolate themselves with it). Several instances of one app-id are called round-robin, as mDNS resolution does.
+/// The registry is <c>CQRSDAPR_EMULATOR_REGISTRY</c> when set (the AppHost sets a folder of its data directory; tests
+/// a folder of their own), else <see cref="DefaultDirectory"/>: a folder of the resources paths the sidecar reads, so
+/// the sidecars of one system (started with the same <c>--resources-path</c>) find each other and unrelated runs on the
+/// machine (another checkout, a test's own components) never meet. Several instances of one app-id are called
+/// round-robin, as mDNS resolution does.
 /// </summary>
 internal sealed partial class AppRegistry
 {
@@ -29,7 +32,7 @@ internal sealed partial class AppRegistry
         AppId = options.AppId;
         Directory = Environment.GetEnvironmentVariable(DirectoryVariable) is { Length: > 0 } dir
             ? dir
-            : Path.Combine(Path.GetTempPath(), "cqrsdapr-dapr-emulator", "apps");
+            : DefaultDirectory(options.ResourcesPaths, Environment.CurrentDirectory, Environment.UserName);
         InternalKey = Convert.ToHexString(RandomNumberGenerator.GetBytes(24));
     }
 
@@ -39,6 +42,25 @@ internal sealed partial class AppRegistry
 
     /// <summary>What another sidecar must present on this sidecar's internal invoke endpoint.</summary>
     public string InternalKey { get; }
+
+    /// <summary>
+    /// The registry without <c>CQRSDAPR_EMULATOR_REGISTRY</c>: <c>$TMPDIR/cqrsdapr-dapr-emulator/{key}</c>, the key a
+    /// hash of the user and the full resources paths (relative ones resolved against the working directory; order and
+    /// repeats do not matter), or of the working directory when none is given. Two emulators started from the
+    /// repository root with <c>--resources-path ./components</c> share one; a run with other components does not.
+    /// </summary>
+    public static string DefaultDirectory(IReadOnlyList<string> resourcesPaths, string workingDirectory, string userName)
+    {
+        ArgumentNullException.ThrowIfNull(resourcesPaths);
+        IEnumerable<string> folders = resourcesPaths.Count > 0 ? resourcesPaths : [workingDirectory];
+        var identity = string.Join('\n', folders
+            .Select(folder => Path.TrimEndingDirectorySeparator(Path.GetFullPath(folder, workingDirectory)))
+            .Distinct(StringComparer.Ordinal)
+            .Order(StringComparer.Ordinal)
+            .Prepend(userName));
+        var key = Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(identity)))[..16];
+        return Path.Combine(Path.GetTempPath(), "cqrsdapr-dapr-emulator", key);
+    }
 
     /// <summary>App-ids are DNS-label-like; anything else can never be registered (and is never a file path).</summary>
     public static bool IsValidAppId(string appId) =>
@@ -177,7 +199,7 @@ internal sealed partial class AppRegistry
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Registered app '{AppId}' for service invocation at {Endpoint} ({File})")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "Registered app '{AppId}' for service invocation at {Endpoint} ({File}): sidecars find each other when started with the same --resources-path folders or the same CQRSDAPR_EMULATOR_REGISTRY")]
     private static partial void LogRegistered(ILogger logger, string appId, string endpoint, string file);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "App id '{AppId}' cannot be resolved by other apps (use letters, digits, '-', '_' and '.'): not registered for service invocation")]
