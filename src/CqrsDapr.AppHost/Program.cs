@@ -14,6 +14,15 @@ using Microsoft.Extensions.Configuration;
 var builder = DistributedApplication.CreateBuilder(args);
 var ports = AppHostPorts.Configure(builder); // CqrsDapr:Ports:*, the dashboard's too; a taken one stops the start
 var repositoryRoot = Path.GetFullPath(Path.Combine(builder.AppHostDirectory, "..", ".."));
+
+// PostgreSQL and Redis (and Node.js for the local Cosmos DB stand-in) come from the machine: when any is missing, one
+// message names them all with the packages to install, before anything starts.
+if (Prerequisites.Find(builder.Configuration, repositoryRoot) is { Count: > 0 } missing)
+{
+    await Console.Error.WriteLineAsync(Prerequisites.Message(missing));
+    return 1;
+}
+
 var dataRoot = Path.GetFullPath(builder.Configuration["CqrsDapr:DataDirectory"] ?? Path.Combine(repositoryRoot, ".cqrsdapr", "data"));
 var components = Path.Combine(repositoryRoot, "components");
 int? Port(string name, int? fallback = null) => ports.Port(name, fallback);
