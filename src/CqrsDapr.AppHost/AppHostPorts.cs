@@ -112,6 +112,11 @@ internal sealed class AppHostPorts
             await Console.Error.WriteLineAsync(refused.Message);
             return 1;
         }
+        catch (ProfileRefusedException refused)
+        {
+            await Console.Error.WriteLineAsync(refused.Message);
+            return 1;
+        }
     }
 
     /// <summary>The fixed ports of this start that another process holds.</summary>

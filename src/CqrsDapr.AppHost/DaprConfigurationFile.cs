@@ -8,7 +8,8 @@ namespace CqrsDapr.AppHost;
 /// sidecar of this AppHost reads (<c>--config</c>), written into its data directory at each start because the
 /// dashboard's OTLP endpoint is known only then:
 /// <list type="bullet">
-/// <item>tracing, every span (<c>samplingRate "1"</c>), to the dashboard's OTLP endpoint, so daprd's spans join the
+/// <item>tracing, every span (<c>samplingRate "1"</c>; in the production profile the Helm chart's rate, see
+/// <see cref="RunProfile"/>), to the dashboard's OTLP endpoint, so daprd's spans join the
 /// services' traces (the dashboard's API key reaches daprd's OpenTelemetry exporter through the standard
 /// <c>OTEL_EXPORTER_OTLP_HEADERS</c>, which the sidecar resource sets);</item>
 /// <item>name resolution in a SQLite file of this data directory instead of mDNS, so the sidecars of two AppHosts on
@@ -26,17 +27,17 @@ internal static class DaprConfigurationFile
     /// <summary>The same over OTLP/HTTP, used when there is no gRPC endpoint.</summary>
     public const string OtlpHttpEndpointKey = "ASPIRE_DASHBOARD_OTLP_HTTP_ENDPOINT_URL";
 
-    /// <summary>Writes <c>config.yaml</c> into <paramref name="directory"/>; returns its path.</summary>
-    public static string Write(string directory, IConfiguration configuration)
+    /// <summary>Writes <c>config.yaml</c> into <paramref name="directory"/>, tracing at <paramref name="samplingRate"/>; returns its path.</summary>
+    public static string Write(string directory, IConfiguration configuration, string samplingRate = "1")
     {
         ArgumentNullException.ThrowIfNull(configuration);
         Directory.CreateDirectory(directory);
         var path = Path.Combine(directory, FileName);
-        File.WriteAllText(path, Yaml(Path.Combine(directory, NameResolutionFileName), Tracing(configuration)));
+        File.WriteAllText(path, Yaml(Path.Combine(directory, NameResolutionFileName), Tracing(configuration, samplingRate)));
         return path;
     }
 
-    private static string? Tracing(IConfiguration configuration)
+    private static string? Tracing(IConfiguration configuration, string samplingRate)
     {
         var (endpoint, protocol) = configuration[OtlpGrpcEndpointKey] is { Length: > 0 } grpc ? (grpc, "grpc")
             : configuration[OtlpHttpEndpointKey] is { Length: > 0 } http ? (http, "http")
@@ -49,7 +50,7 @@ internal static class DaprConfigurationFile
         var uri = new Uri(endpoint);
         return $"""
               tracing:
-                samplingRate: "1"
+                samplingRate: {Quote(samplingRate)}
                 otel:
                   endpointAddress: {Quote($"{uri.Host}:{uri.Port}")}
                   isSecure: {(uri.Scheme == Uri.UriSchemeHttps ? "true" : "false")}

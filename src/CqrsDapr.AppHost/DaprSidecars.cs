@@ -50,8 +50,18 @@ internal sealed class DaprSidecars
             : throw new InvalidOperationException($"{app.Resource.Name} has no Dapr sidecar.");
     }
 
-    /// <summary>Chooses the sidecar (see <see cref="DaprBinaries.Find"/>); with daprd, adds its control plane.</summary>
-    public static DaprSidecars Add(IDistributedApplicationBuilder builder, string componentsPath, string dataRoot)
+    /// <summary>Whether <see cref="AddSidecar"/> added a sidecar for <paramref name="app"/>.</summary>
+    public bool HasSidecar(IResourceBuilder<ProjectResource> app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        return sidecars.ContainsKey(app.Resource.Name);
+    }
+
+    /// <summary>
+    /// Chooses the sidecar (see <see cref="DaprBinaries.Find"/>); with daprd, adds its control plane and writes its
+    /// Configuration with this trace <paramref name="samplingRate"/> (see <see cref="RunProfile.SamplingRate"/>).
+    /// </summary>
+    public static DaprSidecars Add(IDistributedApplicationBuilder builder, string componentsPath, string dataRoot, string samplingRate = "1")
     {
         ArgumentNullException.ThrowIfNull(builder);
         if (DaprBinaries.Find(builder.Configuration) is not { } binaries)
@@ -60,7 +70,7 @@ internal sealed class DaprSidecars
         }
 
         var daprDirectory = Path.Combine(dataRoot, "dapr");
-        var configFile = DaprConfigurationFile.Write(daprDirectory, builder.Configuration);
+        var configFile = DaprConfigurationFile.Write(daprDirectory, builder.Configuration, samplingRate);
         return new DaprSidecars(builder, componentsPath, dataRoot, new Daprd(binaries, DaprControlPlane.Add(builder, binaries, daprDirectory), configFile));
     }
 

@@ -14,6 +14,9 @@ using Microsoft.Extensions.Configuration;
 var builder = DistributedApplication.CreateBuilder(args);
 var ports = AppHostPorts.Configure(builder); // CqrsDapr:Ports:*, the dashboard's too; a taken one stops the start
 var repositoryRoot = Path.GetFullPath(Path.Combine(builder.AppHostDirectory, "..", ".."));
+// CqrsDapr:Profile or --profile: development (default, every span, Aspire's proxies) or production (the Helm chart's
+// defaults from charts/cqrs-dapr/values.yaml, no proxies, Release builds only; see RunProfile).
+var profile = RunProfile.Read(builder, repositoryRoot);
 
 // PostgreSQL and Redis (and Node.js for the local Cosmos DB stand-in) come from the machine: when any is missing, one
 // message names them all with the packages to install, before anything starts.
@@ -55,7 +58,7 @@ if (CosmosViewStore.IsChosen(builder.Configuration))
 
 // A Dapr sidecar per service: daprd (with placement and scheduler) when installed, the project's emulator otherwise.
 // Both read components/ with these secrets (secretstores.local.env reads the environment).
-var dapr = DaprSidecars.Add(builder, components, dataRoot);
+var dapr = DaprSidecars.Add(builder, components, dataRoot, profile.SamplingRate);
 foreach (var app in new[] { commandService, queryService })
 {
     dapr.AddSidecar(app)
@@ -84,5 +87,8 @@ if (builder.Configuration.GetValue<int?>("CqrsDapr:Gateway:RateLimitPermits") is
 
 // Operators' commands on the query service (dashboard), and operator.env in the data directory for docs/tools/ops.sh.
 OperatorCommands.Add(builder, queryService, dapr, dataRoot);
+
+// Production profile: every endpoint without a proxy, the chart's sampling and log levels (nothing in development).
+profile.Apply(builder, [commandService, queryService, gateway], [migrations], dapr);
 
 return await AppHostPorts.RunAsync(builder.Build());

@@ -48,8 +48,11 @@ and dapr.io/app-token-secret annotations give the sidecar (key "token").
 {{- end }}
 {{- end -}}
 
-{{/* OpenTelemetry export of one app to the collector the sidecars trace to; call with (dict "root" $ "app" "..."). */}}
+{{/* OpenTelemetry export of one app to the collector the sidecars trace to, sampled at the sidecars' rate (parent-based:
+     a request the gateway samples is traced everywhere), and the app's log level; call with (dict "root" $ "app" "..."). */}}
 {{- define "cqrs-dapr.otelEnv" -}}
+- name: Logging__LogLevel__Default
+  value: {{ .root.Values.logLevel | quote }}
 - name: OTEL_SERVICE_NAME
   value: {{ .app }}
 {{- if .root.Values.dapr.tracing.enabled }}
@@ -57,5 +60,9 @@ and dapr.io/app-token-secret annotations give the sidecar (key "token").
   value: {{ printf "%s://%s" (ternary "https" "http" .root.Values.dapr.tracing.isSecure) .root.Values.dapr.tracing.otlpEndpoint | quote }}
 - name: OTEL_EXPORTER_OTLP_PROTOCOL
   value: {{ ternary "grpc" "http/protobuf" (eq .root.Values.dapr.tracing.protocol "grpc") | quote }}
+- name: OTEL_TRACES_SAMPLER
+  value: "parentbased_traceidratio"
+- name: OTEL_TRACES_SAMPLER_ARG
+  value: {{ .root.Values.dapr.tracing.samplingRate | quote }}
 {{- end }}
 {{- end -}}
