@@ -30,8 +30,11 @@ internal sealed record BenchmarkOptions
 
         Processes (memory, CPU, sidecar kind) are those of the system under test only: the process listening on the
         gateway's port, then its nearest ancestor that is an orchestrator (Aspire's dcp, which owns the port itself
-        when it proxies the endpoint, or the Dapr CLI of `dapr run -f`), and every descendant of that. Other systems
-        on the machine are never counted. For a system started by hand, give the shell that started it: --root-pid $$.
+        when it proxies the endpoint, or the Dapr CLI of `dapr run -f`), and every descendant of that (under Aspire
+        also the dcp API server above it and the AppHost). Other systems on the machine are never counted. For a
+        system started by hand, give the shell that started it: --root-pid $$.
+        Each phase prints, per process, % of one core and CPU µs per operation; create steps and the lag phase also
+        with the wait until their last write is visible (incl. catch-up).
         """;
 
     public Uri Gateway { get; init; } = new("http://localhost:8080");

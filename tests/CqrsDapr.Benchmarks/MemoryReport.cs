@@ -18,7 +18,7 @@ internal static class MemoryReport
             return null;
         }
 
-        Console.WriteLine($"   {"process",-34} {"pid",8} {"peak MB",8} {"now MB",8}");
+        Console.WriteLine($"   {"process",-42} {"pid",8} {"peak MB",8} {"now MB",8}");
         (string Role, double Mb)? largest = null;
         foreach (var process in system.Processes)
         {
@@ -31,7 +31,7 @@ internal static class MemoryReport
                 note = string.Create(CultureInfo.InvariantCulture, $"  postmaster; {children} children, {privateKb / 1024.0:F0} MB private (RssAnon) together");
             }
 
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"   {process.Role,-34} {process.Pid,8} {peak,8:F0} {current,8:F0}{note}"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"   {process.Role,-42} {process.Pid,8} {peak,8:F0} {current,8:F0}{note}"));
             if (process.IsService && (largest is null || peak > largest.Value.Mb))
             {
                 largest = (process.Role, peak);

@@ -30,7 +30,10 @@ if (!await client.IsHealthyAsync())
 var system = SystemProcesses.Find(options.Gateway, options.RootPid, options.AppHostPid);
 Console.WriteLine($"system under test: {system.Rule}");
 Console.WriteLine($"sidecars: {system.SidecarKind}; processes: {string.Join(", ", system.Processes.Select(p => $"{p.Role} ({p.Pid})"))}");
-Console.WriteLine("The benchmark runs on the same machine and takes CPU from the system; each phase prints where the cores went.");
+Console.WriteLine($"not measured (the root's other descendants: launchers, monitors): {(system.Unnamed.Count == 0 ? "none" : string.Join(", ", system.Unnamed.GroupBy(u => u, StringComparer.Ordinal).Select(g => g.Count() == 1 ? g.Key : $"{g.Key} ×{g.Count()}")))}");
+Console.WriteLine("The benchmark runs on the same machine and takes CPU from the system; each phase prints where the cores went:");
+Console.WriteLine("% of one core per process, and CPU µs per operation (the process's CPU time in the window ÷ the operations; idle work such");
+Console.WriteLine("as the dashboard's or PostgreSQL's background work in that window is included).");
 Console.WriteLine();
 
 var benchmark = new SystemBenchmark(client, options, system);

@@ -49,7 +49,10 @@ internal sealed class SystemBenchmark(GatewayClient client, BenchmarkOptions opt
     /// <summary>
     /// 1. Creates at fixed arrival rates, one step after another. A step is sustained when every create was
     /// accepted (2xx), the accepted rate reached 95% of the offered one and p99 stayed under a second (a queue that
-    /// grows all step long shows in p99). Steps after one that reached less than half its rate are skipped.
+    /// grows all step long shows in p99). Steps after one that reached less than half its rate are skipped. After each
+    /// step the benchmark waits until the step's last create is visible (the projection has caught up), so a step's
+    /// backlog is not counted in the next one, and prints the step's cost: CPU per create of each process, over the
+    /// sending window and, separately, over the sending window plus that catch-up.
     /// </summary>
     public async Task CreateStepsAsync()
     {
@@ -57,8 +60,6 @@ internal sealed class SystemBenchmark(GatewayClient client, BenchmarkOptions opt
         Console.WriteLine("1. Command throughput: POST /api/products (unique SKU each) at fixed arrival rates, open loop;");
         Console.WriteLine("   latency from each request's intended send time (queueing in the client counts: no coordinated omission).");
         Console.WriteLine($"   {"offered/s",9} {"sent",7} {"2xx/s",8} {"non-2xx",-22}{Latencies.Header}  sustained");
-        string? lastToken = null;
-        string? lastId = null;
         foreach (var rate in options.Rates)
         {
             var count = (int)(rate * options.StepSeconds);
@@ -73,7 +74,7 @@ internal sealed class SystemBenchmark(GatewayClient client, BenchmarkOptions opt
                 latency[i] = Stopwatch.GetTimestamp() - due;
                 (status[i], ids[i], tokens[i]) = (code, id, token);
             });
-            var cpuText = cpu.Describe();
+            var sending = cpu.Measure();
             var accepted = status.Count(s => s is >= 200 and <= 299);
             var perSecond = accepted / Seconds(end - start);
             var latencies = Latencies.Of(latency);
@@ -83,6 +84,8 @@ internal sealed class SystemBenchmark(GatewayClient client, BenchmarkOptions opt
                 SustainedCreates = Math.Max(SustainedCreates, rate);
             }
 
+            string? lastToken = null;
+            string? lastId = null;
             for (var i = 0; i < count; i++)
             {
                 if (ids[i] is { } id)
@@ -94,7 +97,18 @@ internal sealed class SystemBenchmark(GatewayClient client, BenchmarkOptions opt
 
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"   {rate,9} {count,7} {perSecond,8:F0} {Failures(status),-22}{latencies}  {(sustained ? "yes" : "no")}"));
-            Console.WriteLine($"      {cpuText}");
+            Console.WriteLine($"      {sending.Describe()}");
+            var settled = await SettleAsync(lastId, lastToken, $"      after the {rate}/s step");
+            var caughtUp = cpu.Measure();
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"      cost of the {rate}/s step per accepted create ({accepted}): CPU over the sending window ({sending.WallSeconds:F1} s; the projection may still be behind at its end),"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"      and incl. catch-up: the sending window plus the wait until the step's last create was visible ({caughtUp.WallSeconds:F1} s in all{(settled ? "" : ", NOT visible: incomplete")})"));
+            CpuTable.Print(
+                "      ",
+                CpuTable.Column.PercentOf(sending),
+                CpuTable.Column.PerOperation("µs/create", sending, accepted),
+                CpuTable.Column.PerOperation("µs/create incl. catch-up", caughtUp, accepted));
             if (perSecond < 0.5 * rate)
             {
                 Console.WriteLine($"   higher steps skipped: this one reached less than half its rate ({string.Join(", ", options.Rates.SkipWhile(r => r != rate).Skip(1))}/s not run)");
@@ -104,7 +118,6 @@ internal sealed class SystemBenchmark(GatewayClient client, BenchmarkOptions opt
 
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"   sustained = all 2xx, ≥ {SustainedShare:P0} of the offered rate accepted, p99 ≤ {SustainedP99Ms:F0} ms. Highest sustained: {SustainedCreates}/s"));
-        await SettleAsync(lastId, lastToken, "after the create steps");
     }
 
     /// <summary>
@@ -166,7 +179,7 @@ internal sealed class SystemBenchmark(GatewayClient client, BenchmarkOptions opt
 
             plain[i] = await sample;
         });
-        var cpuText = cpu.Describe();
+        var sending = cpu.Measure();
 
         Lag = Latencies.Of(lag);
         var accepted = writeStatus.Count(s => s is >= 200 and <= 299);
@@ -178,8 +191,18 @@ internal sealed class SystemBenchmark(GatewayClient client, BenchmarkOptions opt
         Console.WriteLine($"   {"plain GET round trip, during the phase",-44}{Latencies.Of(plain)}");
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"   writes {count}, accepted {accepted} ({Failures(writeStatus)}); visible {Lag.Count}, never visible {LagNeverVisible} ({Failures(readStatus.Where((_, i) => writeStatus[i] is >= 200 and <= 299 && readStatus[i] != 200))}); 503 behind {behind}"));
-        Console.WriteLine($"      {cpuText}");
-        await SettleAsync(lastId, lastToken, "after the lag phase");
+        Console.WriteLine($"      {sending.Describe()}");
+        var settled = await SettleAsync(lastId, lastToken, "   after the lag phase");
+        var caughtUp = cpu.Measure();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"   cost per accepted write ({accepted}; each with its token GET, one in ten with a plain GET too): CPU over the phase ({sending.WallSeconds:F1} s),"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"   and incl. catch-up: until the last write was visible ({caughtUp.WallSeconds:F1} s in all{(settled ? "" : ", NOT visible: incomplete")})"));
+        CpuTable.Print(
+            "   ",
+            CpuTable.Column.PercentOf(sending),
+            CpuTable.Column.PerOperation("µs/write", sending, accepted),
+            CpuTable.Column.PerOperation("µs/write incl. catch-up", caughtUp, accepted));
     }
 
     /// <summary>3. GET by id, closed loop: each worker sends its next request when the previous answer arrives.</summary>
@@ -218,23 +241,30 @@ internal sealed class SystemBenchmark(GatewayClient client, BenchmarkOptions opt
                 }
             }));
             var elapsed = Seconds(Stopwatch.GetTimestamp() - started);
-            var cpuText = cpu.Describe();
+            var sample = cpu.Measure();
             var all = perWorker.SelectMany(l => l).ToArray();
             var failures = statuses.SelectMany(l => l).ToArray();
             var perSecond = (all.Length - failures.Length) / elapsed;
             BestGetsPerSecond = Math.Max(BestGetsPerSecond, perSecond);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"   {workers,7} {all.Length,9} {perSecond,8:F0} {Failures(failures),-22}{Latencies.Of(all)}"));
-            Console.WriteLine($"      {cpuText}");
+            Console.WriteLine($"      {sample.Describe()}");
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"      cost per GET ({all.Length} requests, {workers} workers, {sample.WallSeconds:F1} s):"));
+            CpuTable.Print("      ", CpuTable.Column.PercentOf(sample), CpuTable.Column.PerOperation("µs/GET", sample, all.Length));
         }
     }
 
-    /// <summary>Waits until a write is visible (its token's GET answers 200): the projection has caught up before the next phase.</summary>
-    private async Task SettleAsync(string? id, string? token, string when)
+    /// <summary>
+    /// Waits until a write is visible (its token's GET answers 200): the projection has caught up before the next
+    /// step. False when there was no write to wait for or it did not become visible within two minutes.
+    /// </summary>
+    private async Task<bool> SettleAsync(string? id, string? token, string when)
     {
         if (id is null || token is null)
         {
-            return;
+            Console.WriteLine($"{when}: no accepted write to wait for");
+            return false;
         }
 
         var started = Stopwatch.GetTimestamp();
@@ -246,7 +276,8 @@ internal sealed class SystemBenchmark(GatewayClient client, BenchmarkOptions opt
         }
 
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"   {when}: last write visible {Stopwatch.GetElapsedTime(started).TotalSeconds:F2} s later (GET with its token: {status})"));
+            $"{when}: last write visible {Stopwatch.GetElapsedTime(started).TotalSeconds:F2} s later (GET with its token: {status})"));
+        return status == 200;
     }
 
     private async Task<long> PlainGetAsync(Uri product)

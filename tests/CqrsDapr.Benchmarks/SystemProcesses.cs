@@ -11,22 +11,31 @@ internal sealed record SystemProcess(int Pid, string Role, bool IsService);
 /// on the gateway's port, or its nearest ancestor that is an orchestrator (Aspire's <c>dcp</c>, which listens itself
 /// when it proxies the endpoint; the Dapr CLI's <c>dapr run -f</c>), or the process given with <c>--root-pid</c>, or
 /// the <c>dcp</c> an AppHost started (<c>--apphost-pid</c>: dcp runs detached, so it is no descendant of the AppHost);
-/// the system is the root's descendants, recognised by their command lines.
+/// the system is the root's descendants, recognised by their command lines, and, under Aspire, the dcp API server
+/// above the orchestrator and the AppHost it watches (they work for the running system too).
 /// </summary>
 internal sealed class SystemProcesses
 {
     private const double TicksPerSecond = 100; // USER_HZ: 100 on every Linux build in practice
+    private const string AppHostRole = "AppHost (Aspire resource service)";
 
-    private SystemProcesses(IReadOnlyList<SystemProcess> processes, string rule)
+    private SystemProcesses(IReadOnlyList<SystemProcess> processes, string rule, IReadOnlyList<string>? unnamed = null)
     {
         Processes = processes;
         Rule = rule;
+        Unnamed = unnamed ?? [];
     }
 
     public IReadOnlyList<SystemProcess> Processes { get; }
 
     /// <summary>How the processes were found, for the report.</summary>
     public string Rule { get; }
+
+    /// <summary>
+    /// The root's other descendants, not measured (launchers such as <c>dotnet run</c> and <c>runuser</c>, dcp's
+    /// process monitors), as "program first-argument"; PostgreSQL's children are left out (counted with their server).
+    /// </summary>
+    public IReadOnlyList<string> Unnamed { get; }
 
     /// <summary>daprd, emulator, both or none: what the sidecar processes are.</summary>
     public string SidecarKind
@@ -86,15 +95,24 @@ internal sealed class SystemProcesses
         }
 
         var found = new List<SystemProcess>();
-        foreach (var pid in DescendantsOf(root, parents))
+        var unnamed = new List<(int Pid, string Text)>();
+        foreach (var pid in DescendantsOf(root, parents).Concat(AspireAbove(root, parents)).Distinct())
         {
             if (RoleOf(pid) is { } role)
             {
                 found.Add(new SystemProcess(pid, role.Name, role.IsService));
             }
+            else
+            {
+                unnamed.Add((pid, Describe(pid)));
+            }
         }
 
-        return new([.. found.OrderBy(p => p.Role, StringComparer.Ordinal)], rule);
+        var postgres = found.Where(p => p.Role.StartsWith("postgres", StringComparison.Ordinal)).Select(p => p.Pid).ToHashSet();
+        return new(
+            [.. found.OrderBy(p => p.Role, StringComparer.Ordinal)],
+            rule,
+            [.. unnamed.Where(u => !postgres.Contains(parents.GetValueOrDefault(u.Pid))).Select(u => u.Text).Order(StringComparer.Ordinal)]);
     }
 
     /// <summary>Peak and current resident memory in KiB, from /proc/pid/status; for PostgreSQL, see <see cref="PostgresChildren"/>.</summary>
@@ -167,11 +185,43 @@ internal sealed class SystemProcesses
             "daprd" => ($"sidecar {Option("--app-id") ?? Option("-app-id")} (daprd)", false),
             "postgres" when Option("-D") is { } data => ($"postgres {Path.GetFileName(data.TrimEnd('/'))}", false),
             "redis-server" => ("redis-server", false),
-            // Aspire's orchestrator: its proxies sit in front of every endpoint it allocates (each hop crosses one).
-            "dcp" when argv.Length > 1 && argv[1] == "run-controllers" => ("dcp (Aspire endpoint proxies)", false),
+            // Aspire's orchestrator, which runs the proxies too: in front of every endpoint in the development profile
+            // (each hop crosses one), only the dashboard's OTLP endpoint in the production profile.
+            "dcp" when argv.Length > 1 && argv[1] == "run-controllers" => ("DCP (Aspire orchestrator and its proxies)", false),
+            "dcp" when argv.Length > 1 && argv[1] == "start-apiserver" => ("DCP API server (Aspire)", false),
+            _ when main.EndsWith(".AppHost", StringComparison.Ordinal) => (AppHostRole, false),
+            "placement" => ("dapr-placement", false),
+            "scheduler" => ("dapr-scheduler", false),
             "Aspire.Dashboard" => ("Aspire dashboard (telemetry)", false),
             _ => null, // launchers (dotnet run, runuser), dcp's process monitors, PostgreSQL's children
         };
+    }
+
+    /// <summary>
+    /// Aspire's processes that are not the root's descendants but work for the system: the dcp API server above
+    /// <c>dcp run-controllers</c> (or the root itself), and the AppHost it watches (<c>--monitor</c>), which streams
+    /// resource states and logs to the dashboard.
+    /// </summary>
+    private static IEnumerable<int> AspireAbove(int root, Dictionary<int, int> parents)
+    {
+        static bool IsDcp(int pid, string command) =>
+            CommandLine(pid) is { Length: > 1 } argv && Path.GetFileName(argv[0]) == "dcp" && argv[1] == command;
+        var apiServer = IsDcp(root, "start-apiserver") ? root
+            : IsDcp(root, "run-controllers") && IsDcp(parents.GetValueOrDefault(root), "start-apiserver") ? parents[root]
+            : 0;
+        if (apiServer == 0)
+        {
+            yield break;
+        }
+
+        yield return apiServer;
+        var argv = CommandLine(apiServer);
+        if (Array.IndexOf(argv, "--monitor") is var at and >= 0 && at + 1 < argv.Length
+            && int.TryParse(argv[at + 1], NumberStyles.None, CultureInfo.InvariantCulture, out var appHost)
+            && RoleOf(appHost) is { Name: AppHostRole })
+        {
+            yield return appHost;
+        }
     }
 
     private static bool IsOrchestrator(int pid) =>
