@@ -16,38 +16,16 @@ namespace CqrsDapr.ServiceDefaults.Tests;
 /// </summary>
 public sealed class ProblemCodeTests : IAsyncLifetime
 {
-    private WebApplication? app;
-    private HttpClient? http;
+    private ServiceDefaultsApp? app;
 
-    private HttpClient Http => http ?? throw new InvalidOperationException("not started");
+    private HttpClient Http => app?.Http ?? throw new InvalidOperationException("not started");
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    public async ValueTask InitializeAsync()
-    {
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = Environments.Production });
-        builder.Logging.ClearProviders();
-        var port = FreePort.Next();
-        builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
-        builder.AddServiceDefaults();
-        app = builder.Build();
-        app.UseProblemDetailsForErrors();
-        app.MapDefaultEndpoints();
-        app.MapGet("/boom", string () => throw new InvalidOperationException("secret internal detail"));
-        app.MapGet("/missing", () => Results.NotFound());
-        app.MapGet("/conflict", () => Results.Conflict());
-        app.MapGet("/teapot", () => Results.StatusCode(418));
-        app.MapGet("/bad-gateway", () => Results.StatusCode(502));
-        app.MapGet("/invalid", () => Results.ValidationProblem(new Dictionary<string, string[]> { ["name"] = ["required"] }));
-        app.MapGet("/coded", () => Results.Problem(statusCode: 409, extensions: new Dictionary<string, object?> { ["code"] = "stock-below-zero" }));
-        app.MapPost("/only-post", () => Results.Ok());
-        await app.StartAsync();
-        http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
-    }
+    public async ValueTask InitializeAsync() => app = await ServiceDefaultsApp.StartAsync();
 
     public async ValueTask DisposeAsync()
     {
-        http?.Dispose();
         if (app is not null)
         {
             await app.DisposeAsync();

@@ -12,30 +12,14 @@ namespace CqrsDapr.ServiceDefaults.Tests;
 
 public sealed class ServiceDefaultsTests : IAsyncLifetime
 {
-    private WebApplication? app;
-    private HttpClient? http;
+    private ServiceDefaultsApp? app;
 
-    private HttpClient Http => http ?? throw new InvalidOperationException("not started");
+    private HttpClient Http => app?.Http ?? throw new InvalidOperationException("not started");
 
-    public async ValueTask InitializeAsync()
-    {
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = Environments.Production });
-        builder.Logging.ClearProviders();
-        var port = FreePort.Next();
-        builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
-        builder.AddServiceDefaults();
-        app = builder.Build();
-        app.UseProblemDetailsForErrors();
-        app.MapDefaultEndpoints();
-        app.MapGet("/boom", string () => throw new InvalidOperationException("secret internal detail"));
-        app.MapGet("/missing", () => Results.NotFound());
-        await app.StartAsync();
-        http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
-    }
+    public async ValueTask InitializeAsync() => app = await ServiceDefaultsApp.StartAsync();
 
     public async ValueTask DisposeAsync()
     {
-        http?.Dispose();
         if (app is not null)
         {
             await app.DisposeAsync();
