@@ -98,17 +98,7 @@ internal sealed class SystemBenchmark(GatewayClient client, BenchmarkOptions opt
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"   {rate,9} {count,7} {perSecond,8:F0} {Failures(status),-22}{latencies}  {(sustained ? "yes" : "no")}"));
             Console.WriteLine($"      {sending.Describe()}");
-            var settled = await SettleAsync(lastId, lastToken, $"      after the {rate}/s step");
-            var caughtUp = cpu.Measure();
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"      cost of the {rate}/s step per accepted create ({accepted}): CPU over the sending window ({sending.WallSeconds:F1} s; the projection may still be behind at its end),"));
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"      and incl. catch-up: the sending window plus the wait until the step's last create was visible ({caughtUp.WallSeconds:F1} s in all{(settled ? "" : ", NOT visible: incomplete")})"));
-            CpuTable.Print(
-                "      ",
-                CpuTable.Column.PercentOf(sending),
-                CpuTable.Column.PerOperation("µs/create", sending, accepted),
-                CpuTable.Column.PerOperation("µs/create incl. catch-up", caughtUp, accepted));
+            await PrintCostAsync(cpu, sending, lastId, lastToken, "      ", $"the {rate}/s step", $"accepted create ({accepted})", "create", accepted);
             if (perSecond < 0.5 * rate)
             {
                 Console.WriteLine($"   higher steps skipped: this one reached less than half its rate ({string.Join(", ", options.Rates.SkipWhile(r => r != rate).Skip(1))}/s not run)");
@@ -192,17 +182,8 @@ internal sealed class SystemBenchmark(GatewayClient client, BenchmarkOptions opt
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"   writes {count}, accepted {accepted} ({Failures(writeStatus)}); visible {Lag.Count}, never visible {LagNeverVisible} ({Failures(readStatus.Where((_, i) => writeStatus[i] is >= 200 and <= 299 && readStatus[i] != 200))}); 503 behind {behind}"));
         Console.WriteLine($"      {sending.Describe()}");
-        var settled = await SettleAsync(lastId, lastToken, "   after the lag phase");
-        var caughtUp = cpu.Measure();
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"   cost per accepted write ({accepted}; each with its token GET, one in ten with a plain GET too): CPU over the phase ({sending.WallSeconds:F1} s),"));
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"   and incl. catch-up: until the last write was visible ({caughtUp.WallSeconds:F1} s in all{(settled ? "" : ", NOT visible: incomplete")})"));
-        CpuTable.Print(
-            "   ",
-            CpuTable.Column.PercentOf(sending),
-            CpuTable.Column.PerOperation("µs/write", sending, accepted),
-            CpuTable.Column.PerOperation("µs/write incl. catch-up", caughtUp, accepted));
+        await PrintCostAsync(cpu, sending, lastId, lastToken, "   ", "the lag phase",
+            $"accepted write ({accepted}; each with its token GET, one in ten with a plain GET too)", "write", accepted);
     }
 
     /// <summary>3. GET by id, closed loop: each worker sends its next request when the previous answer arrives.</summary>
@@ -259,6 +240,26 @@ internal sealed class SystemBenchmark(GatewayClient client, BenchmarkOptions opt
     /// Waits until a write is visible (its token's GET answers 200): the projection has caught up before the next
     /// step. False when there was no write to wait for or it did not become visible within two minutes.
     /// </summary>
+    /// <summary>
+    /// Waits until the last write of a phase is visible, then prints the phase's cost per operation twice: CPU over the
+    /// sending window (the projection may still be behind at its end), and incl. catch-up (the window plus that wait).
+    /// </summary>
+    private async Task PrintCostAsync(
+        CpuMeter cpu, CpuSample sending, string? lastId, string? lastToken, string indent, string phase, string perWhat, string unit, int operations)
+    {
+        var settled = await SettleAsync(lastId, lastToken, $"{indent}after {phase}");
+        var caughtUp = cpu.Measure();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{indent}cost of {phase} per {perWhat}: CPU over the sending window ({sending.WallSeconds:F1} s; the projection may still be behind at its end),"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{indent}and incl. catch-up: the sending window plus the wait until its last write was visible ({caughtUp.WallSeconds:F1} s in all{(settled ? "" : ", NOT visible: incomplete")})"));
+        CpuTable.Print(
+            indent,
+            CpuTable.Column.PercentOf(sending),
+            CpuTable.Column.PerOperation($"µs/{unit}", sending, operations),
+            CpuTable.Column.PerOperation($"µs/{unit} incl. catch-up", caughtUp, operations));
+    }
+
     private async Task<bool> SettleAsync(string? id, string? token, string when)
     {
         if (id is null || token is null)
