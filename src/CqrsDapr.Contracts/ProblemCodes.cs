@@ -56,6 +56,12 @@ public static class ProblemCodes
     /// <summary>504: the service behind the gateway did not answer in time.</summary>
     public const string BackendTimeout = "backend-timeout";
 
+    /// <summary>
+    /// 503: the gateway is at its limit of concurrent reads or writes and refused the request without forwarding it
+    /// (with <c>Retry-After</c>); nothing was done, so any request may be retried.
+    /// </summary>
+    public const string Overloaded = "overloaded";
+
     // General reasons, one per status (also what <see cref="ForStatus"/> gives).
 
     /// <summary>400: the request is malformed (not a field validation).</summary>

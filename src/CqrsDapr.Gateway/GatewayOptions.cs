@@ -1,3 +1,5 @@
+using CqrsDapr.Gateway.Admission;
+
 namespace CqrsDapr.Gateway;
 
 /// <summary>The gateway's own settings (section <c>Gateway</c>); the route table lives in <c>ReverseProxy</c>.</summary>
@@ -11,6 +13,9 @@ public sealed class GatewayOptions
     public RateLimitSettings RateLimit { get; set; } = new();
 
     public CorsSettings Cors { get; set; } = new();
+
+    /// <summary>Concurrency limits per backend side and the client connection limit (section <c>Gateway:Admission</c>).</summary>
+    public AdmissionSettings Admission { get; set; } = new();
 
     /// <summary>Addresses or CIDR networks of proxies in front of the gateway whose X-Forwarded-For is believed.</summary>
     public string[] TrustedProxies { get; set; } = [];
@@ -40,6 +45,11 @@ public sealed class GatewayOptions
         if (Cors.PreflightMaxAgeSeconds < 0)
         {
             yield return $"{SectionName}:Cors:PreflightMaxAgeSeconds must not be negative.";
+        }
+
+        foreach (var problem in Admission.Problems($"{SectionName}:Admission"))
+        {
+            yield return problem;
         }
     }
 }

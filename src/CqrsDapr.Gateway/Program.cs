@@ -1,4 +1,5 @@
 using CqrsDapr.Gateway;
+using CqrsDapr.Gateway.Admission;
 using CqrsDapr.Gateway.Clients;
 using CqrsDapr.Gateway.Correlation;
 using CqrsDapr.Gateway.Cors;
@@ -17,13 +18,15 @@ builder.Services.AddSingleton<IValidateOptions<GatewayOptions>, GatewayOptionsVa
 builder.Services.AddTrustedProxies();
 builder.Services.AddGatewayCors();
 builder.Services.AddClientRateLimiting();
+builder.Services.AddAdmission();
 builder.Services.AddGatewayProxy(builder.Configuration);
 
 var app = builder.Build();
 
 // Order matters: the client address is settled first (rate limits key on it); every answer carries the correlation
 // id; internal paths are refused before anything else sees them; preflights end at CORS; throttled and oversized
-// requests end before routing reaches the proxy.
+// requests end before routing; what routing gives to the proxy is admitted last, right before it is forwarded, so a
+// client over its own rate limit gets 429 and only requests the backends would get count against their capacity.
 app.UseForwardedHeaders();
 app.UseMiddleware<CorrelationId>();
 app.UseProblemDetailsForErrors();
@@ -32,6 +35,7 @@ app.UseCors(GatewayCors.PolicyName);
 app.UseRateLimiter();
 app.UseMiddleware<RequestBodyLimit>();
 app.UseRouting();
+app.UseMiddleware<AdmissionControl>();
 
 app.MapDefaultEndpoints();
 app.MapGatewayProxy();

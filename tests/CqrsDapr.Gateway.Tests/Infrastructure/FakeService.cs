@@ -19,7 +19,9 @@ public sealed record ReceivedRequest(string Method, string Target, string Body, 
 /// <summary>
 /// A tiny real Kestrel app standing in for query-service or command-service: records every request the gateway
 /// forwarded and answers with its own name (with <c>Content-Length</c> and <see cref="ETag"/>). A path ending in
-/// <c>/status/{code}</c> answers that status with an empty body; one ending in <c>/delay/{ms}</c> answers that late. Requests without the gateway's <c>X-Forwarded-For</c> are not the gateway's: on a shared machine another
+/// <c>/status/{code}</c> answers that status with an empty body; one ending in <c>/delay/{ms}</c> answers that late; one
+/// ending in <c>/hold</c> waits until <see cref="Release"/> (or the gateway gives up on it), and <c>/hold/fail</c> then
+/// breaks the connection instead of answering. Requests without the gateway's <c>X-Forwarded-For</c> are not the gateway's: on a shared machine another
 /// process may still probe a port this fake took over (seen: a Dapr client polling <c>/v1.0/healthz/outbound</c> of a
 /// sidecar that had gone); they are answered 404 and counted in <see cref="Stray"/>, not recorded.
 /// </summary>
@@ -28,6 +30,8 @@ public sealed class FakeService : IAsyncDisposable
     private readonly WebApplication app;
     private readonly ConcurrentQueue<ReceivedRequest> received = new();
     private int stray;
+    private int holding;
+    private TaskCompletionSource held = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private FakeService(string name, WebApplication app, int port)
     {
@@ -46,6 +50,19 @@ public sealed class FakeService : IAsyncDisposable
     public IReadOnlyList<ReceivedRequest> Received => [.. received];
 
     public int Stray => stray;
+
+    /// <summary>Requests waiting at <c>/hold</c> right now.</summary>
+    public int Holding => Volatile.Read(ref holding);
+
+    /// <summary>Lets every held request go on, and every later one through without waiting, until <see cref="Hold"/>.</summary>
+    public void Release() => Volatile.Read(ref held).TrySetResult();
+
+    /// <summary>Makes later <c>/hold</c> requests wait again (any still held are let go first).</summary>
+    public void Hold() => Interlocked.Exchange(ref held, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+
+    /// <summary>Waits until exactly this many requests are held.</summary>
+    public Task WaitUntilHoldingAsync(int count, CancellationToken cancellationToken) =>
+        Eventually.TrueAsync(() => Holding == count, () => $"{Name}: {Holding} requests held, expected {count}", cancellationToken);
 
     public static async Task<FakeService> StartAsync(string name)
     {
@@ -87,6 +104,25 @@ public sealed class FakeService : IAsyncDisposable
             await Task.Delay(milliseconds, context.RequestAborted);
         }
 
+        if ((segments.Length >= 1 && segments[^1] == "hold") || (segments.Length >= 2 && segments[^2] == "hold" && segments[^1] == "fail"))
+        {
+            Interlocked.Increment(ref holding);
+            try
+            {
+                await Volatile.Read(ref held).Task.WaitAsync(context.RequestAborted);
+            }
+            finally
+            {
+                Interlocked.Decrement(ref holding);
+            }
+
+            if (segments[^1] == "fail")
+            {
+                context.Abort();
+                return;
+            }
+        }
+
         context.Response.StatusCode = (int)HttpStatusCode.OK;
         context.Response.Headers["X-Served-By"] = Name;
         context.Response.Headers.ETag = ETag;
@@ -95,5 +131,9 @@ public sealed class FakeService : IAsyncDisposable
         await context.Response.WriteAsync(Name, context.RequestAborted);
     }
 
-    public async ValueTask DisposeAsync() => await app.DisposeAsync();
+    public async ValueTask DisposeAsync()
+    {
+        Release(); // a held request would keep the server's shutdown waiting
+        await app.DisposeAsync();
+    }
 }

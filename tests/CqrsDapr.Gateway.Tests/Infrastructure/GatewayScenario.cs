@@ -4,7 +4,9 @@ using System.Text;
 using CqrsDapr.TestSupport;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
@@ -39,6 +41,9 @@ public sealed class GatewayScenario : IAsyncDisposable
 
     public int Port { get; }
 
+    /// <summary>The gateway's services (its options, limiters, meter factory).</summary>
+    public IServiceProvider Services => factory.Services;
+
     /// <summary>Everything the gateway logged (at every level, including the framework's and YARP's).</summary>
     public CapturedLogs Logs { get; }
 
@@ -48,7 +53,7 @@ public sealed class GatewayScenario : IAsyncDisposable
     public int ForwardedCount => Query.Received.Count + (CommandOrNull?.Received.Count ?? 0);
 
     public static async Task<GatewayScenario> StartAsync(
-        IReadOnlyDictionary<string, string?>? settings = null, bool commandServiceDown = false)
+        IReadOnlyDictionary<string, string?>? settings = null, bool commandServiceDown = false, Action<IServiceCollection>? services = null)
     {
         var query = await FakeService.StartAsync("query-service");
         var command = commandServiceDown ? null : await FakeService.StartAsync("command-service");
@@ -66,7 +71,7 @@ public sealed class GatewayScenario : IAsyncDisposable
 
         var port = FreePort.Next();
         var logs = new CapturedLogs();
-        var factory = new GatewayFactory(configuration, logs);
+        var factory = new GatewayFactory(configuration, logs, services);
         try
         {
             factory.UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, port));
@@ -114,7 +119,8 @@ public sealed class GatewayScenario : IAsyncDisposable
         }
     }
 
-    private sealed class GatewayFactory(IReadOnlyDictionary<string, string?> settings, CapturedLogs logs) : WebApplicationFactory<Program>
+    private sealed class GatewayFactory(IReadOnlyDictionary<string, string?> settings, CapturedLogs logs, Action<IServiceCollection>? services)
+        : WebApplicationFactory<Program>
     {
         protected override void ConfigureWebHost(IWebHostBuilder builder)
         {
@@ -125,6 +131,10 @@ public sealed class GatewayScenario : IAsyncDisposable
                 .SetMinimumLevel(LogLevel.Trace)
                 .AddFilter((_, _) => true)
                 .AddProvider(logs));
+            if (services is not null)
+            {
+                builder.ConfigureTestServices(services); // after the gateway's own registrations: these win
+            }
         }
     }
 }
