@@ -18,6 +18,19 @@ internal static class OpenLoop
     /// </summary>
     public static async Task<(long Start, long End)> RunAsync(int count, double rate, Func<int, long, Task> send)
     {
+        var run = Start(count, rate, send);
+        var start = await run.Sent;
+        await run.Answered;
+        return (start, Stopwatch.GetTimestamp());
+    }
+
+    /// <summary>
+    /// Starts sending as <see cref="RunAsync"/> does and returns at once: <see cref="OpenLoopRun.Sent"/> completes
+    /// with the first due time when the last request has been started, <see cref="OpenLoopRun.Answered"/> when every
+    /// request has its answer. The next load can begin when the sending ends, while this one's answers are still due.
+    /// </summary>
+    public static OpenLoopRun Start(int count, double rate, Func<int, long, Task> send)
+    {
         var requests = new Task[count];
         var scheduled = new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously);
         var scheduler = new Thread(() =>
@@ -37,9 +50,13 @@ internal static class OpenLoop
             Priority = ThreadPriority.AboveNormal,
         };
         scheduler.Start();
-        var start = await scheduled.Task;
+        return new OpenLoopRun(scheduled.Task, AnsweredAsync(scheduled.Task, requests));
+    }
+
+    private static async Task AnsweredAsync(Task<long> scheduled, Task[] requests)
+    {
+        await scheduled;
         await Task.WhenAll(requests);
-        return (start, Stopwatch.GetTimestamp());
     }
 
     private static long Schedule(Task[] requests, double rate, Func<int, long, Task> send)
@@ -70,3 +87,6 @@ internal static class OpenLoop
         return start;
     }
 }
+
+/// <summary>An open loop under way: <see cref="Sent"/> gives the first due time once every request is started.</summary>
+internal sealed record OpenLoopRun(Task<long> Sent, Task Answered);

@@ -19,6 +19,9 @@ internal sealed class SystemBenchmark(GatewayClient client, BenchmarkOptions opt
 
     public double BestGetsPerSecond { get; private set; }
 
+    /// <summary>The products created by the create steps (the GET phase reads them; so may the overload section).</summary>
+    public IReadOnlyList<string> CreatedIds => createdIds;
+
     /// <summary>
     /// Creates at a modest rate (at most 100/s, below what this system sustains on 2 cores) and reads them back with
     /// their tokens, nothing measured: long enough for tiered JIT (and PGO) to finish in every process, pools to fill
@@ -237,10 +240,6 @@ internal sealed class SystemBenchmark(GatewayClient client, BenchmarkOptions opt
     }
 
     /// <summary>
-    /// Waits until a write is visible (its token's GET answers 200): the projection has caught up before the next
-    /// step. False when there was no write to wait for or it did not become visible within two minutes.
-    /// </summary>
-    /// <summary>
     /// Waits until the last write of a phase is visible, then prints the phase's cost per operation twice: CPU over the
     /// sending window (the projection may still be behind at its end), and incl. catch-up (the window plus that wait).
     /// </summary>
@@ -260,6 +259,10 @@ internal sealed class SystemBenchmark(GatewayClient client, BenchmarkOptions opt
             CpuTable.Column.PerOperation($"µs/{unit} incl. catch-up", caughtUp, operations));
     }
 
+    /// <summary>
+    /// Waits until a write is visible (its token's GET answers 200): the projection has caught up before the next
+    /// step. False when there was no write to wait for or it did not become visible within two minutes.
+    /// </summary>
     private async Task<bool> SettleAsync(string? id, string? token, string when)
     {
         if (id is null || token is null)
@@ -269,13 +272,7 @@ internal sealed class SystemBenchmark(GatewayClient client, BenchmarkOptions opt
         }
 
         var started = Stopwatch.GetTimestamp();
-        var product = client.Product(id);
-        int status;
-        while ((status = await client.GetAsync(product, token)) is 503 or 0 && Stopwatch.GetElapsedTime(started) < TimeSpan.FromMinutes(2))
-        {
-            // each attempt waits (up to Consistency:MaxWait) in the query service: no client-side sleep needed
-        }
-
+        var status = await client.WaitVisibleAsync(id, token, TimeSpan.FromMinutes(2));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{when}: last write visible {Stopwatch.GetElapsedTime(started).TotalSeconds:F2} s later (GET with its token: {status})"));
         return status == 200;
