@@ -26,6 +26,15 @@ internal sealed record BenchmarkOptions
                                    gateway's port, see below)
           --apphost-pid <pid>      the system's processes are those of this AppHost (the descendants of the dcp it
                                    started, which runs detached from it)
+          --overload               after the phases above, the overload section (below)
+          --only-overload          the overload section alone (after the warm-up), none of the phases above
+          --overload-seconds <s>   length of each overload phase (default 60; quick 5)
+          --capacity-reads <n>     GET/s taken as the reads' capacity: no probe (default: the best GET/s of the GET
+                                   phase, or a 5 s closed-loop probe with 32 workers under --only-overload)
+          --capacity-creates <n>   creates/s taken as the creates' capacity: no probe (default: the highest sustained
+                                   create step, or a 5 s closed-loop probe with 32 workers)
+          --chart <path>           write the overload section's chart there (PNG): goodput and admitted p99 against
+                                   offered load for reads, creates and the mix
           --help                   this text
 
         Processes (memory, CPU, sidecar kind) are those of the system under test only: the process listening on the
@@ -35,6 +44,14 @@ internal sealed record BenchmarkOptions
         system started by hand, give the shell that started it: --root-pid $$.
         Each phase prints, per process, % of one core and CPU µs per operation; create steps and the lag phase also
         with the wait until their last write is visible (incl. catch-up).
+
+        The overload section drives reads (GET by id), creates and both together open loop at 0.5×, 1×, 2× and 4×
+        their capacity, then at 0.5× again (recovery), each phase --overload-seconds long; then reads at 0.25× alone
+        and beside creates at 4× (isolation). Per phase: offered, sent (the generator's own limit shows here), goodput
+        (2xx), refusals by kind (503 "overloaded", 429, other statuses, no answer), admitted and refusal latency, CPU,
+        peak open file descriptors and sockets per process, and any process that exited or appeared. At the end every
+        create answered 2xx is read back with its token, a sample of the creates refused "overloaded" is sent again
+        (409 duplicate-sku would mean it had been created), and the section's targets are printed.
         """;
 
     public Uri Gateway { get; init; } = new("http://localhost:8080");
@@ -49,6 +66,12 @@ internal sealed record BenchmarkOptions
     public int Connections { get; init; } = 1024;
     public int? RootPid { get; init; }
     public int? AppHostPid { get; init; }
+    public bool Overload { get; init; }
+    public bool OnlyOverload { get; init; }
+    public double OverloadSeconds { get; init; } = 60;
+    public double? CapacityReads { get; init; }
+    public double? CapacityCreates { get; init; }
+    public string? ChartPath { get; init; }
 
     /// <summary>The options, or null with <paramref name="error"/> set (null too for --help, without an error).</summary>
     public static BenchmarkOptions? Parse(string[] args, out string? error)
@@ -56,13 +79,19 @@ internal sealed record BenchmarkOptions
         error = null;
         var quick = args.Contains("--quick", StringComparer.Ordinal);
         var options = quick
-            ? new BenchmarkOptions { Quick = true, Rates = [500, 1000], StepSeconds = 1, WarmupSeconds = 1, LagSeconds = 2, Workers = [32], GetSeconds = 2 }
+            ? new BenchmarkOptions { Quick = true, Rates = [500, 1000], StepSeconds = 1, WarmupSeconds = 1, LagSeconds = 2, Workers = [32], GetSeconds = 2, OverloadSeconds = 5 }
             : new BenchmarkOptions();
         for (var i = 0; i < args.Length; i++)
         {
             var name = args[i];
             if (name is "--quick")
             {
+                continue;
+            }
+
+            if (name is "--overload" or "--only-overload")
+            {
+                options = options with { Overload = true, OnlyOverload = options.OnlyOverload || name is "--only-overload" };
                 continue;
             }
 
@@ -93,6 +122,10 @@ internal sealed record BenchmarkOptions
                     "--connections" => options with { Connections = (int)Positive(value) },
                     "--root-pid" => options with { RootPid = (int)Positive(value) },
                     "--apphost-pid" => options with { AppHostPid = (int)Positive(value) },
+                    "--overload-seconds" => options with { OverloadSeconds = Positive(value) },
+                    "--capacity-reads" => options with { CapacityReads = Positive(value) },
+                    "--capacity-creates" => options with { CapacityCreates = Positive(value) },
+                    "--chart" => options with { ChartPath = value },
                     _ => throw new FormatException("unknown option"),
                 };
             }
@@ -107,9 +140,16 @@ internal sealed record BenchmarkOptions
     }
 
     /// <summary>The settings as one line, for the report.</summary>
-    public string Describe() => string.Create(CultureInfo.InvariantCulture,
-        $"url {Gateway}, {(Quick ? "quick" : "full")}; creates {string.Join('/', Rates)}/s × {StepSeconds:0.#} s after {WarmupSeconds:0.#} s warm-up; " +
-        $"lag at {LagRate}/s × {LagSeconds:0.#} s; GET workers {string.Join('/', Workers)} × {GetSeconds:0.#} s; ≤ {Connections} connections");
+    public string Describe()
+    {
+        var phases = OnlyOverload
+            ? string.Create(CultureInfo.InvariantCulture, $"{WarmupSeconds:0.#} s warm-up, no other phase; ")
+            : string.Create(CultureInfo.InvariantCulture,
+                $"creates {string.Join('/', Rates)}/s × {StepSeconds:0.#} s after {WarmupSeconds:0.#} s warm-up; lag at {LagRate}/s × {LagSeconds:0.#} s; GET workers {string.Join('/', Workers)} × {GetSeconds:0.#} s; ");
+        var overload = !Overload ? "" : string.Create(CultureInfo.InvariantCulture,
+            $"overload phases {OverloadSeconds:0.#} s each, capacity reads {(CapacityReads is { } reads ? $"{reads:0}/s" : "measured")}, creates {(CapacityCreates is { } creates ? $"{creates:0}/s" : "measured")}{(ChartPath is null ? "" : $", chart {ChartPath}")}; ");
+        return $"url {Gateway}, {(Quick ? "quick" : "full")}; {phases}{overload}≤ {Connections} connections";
+    }
 
     private static double Positive(string value)
     {

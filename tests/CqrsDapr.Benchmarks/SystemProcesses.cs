@@ -139,6 +139,9 @@ internal sealed class SystemProcesses
         return (count, kb);
     }
 
+    /// <summary>Every process's children, by parent pid (a PostgreSQL server's backends and workers, for instance).</summary>
+    public static ILookup<int, int> Children() => ParentsOfAll().ToLookup(p => p.Value, p => p.Key);
+
     /// <summary>CPU time (user + system) of each process, for PostgreSQL with its live and reaped children.</summary>
     public IReadOnlyList<TimeSpan> CpuTimes()
     {
