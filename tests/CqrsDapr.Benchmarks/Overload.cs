@@ -36,9 +36,10 @@ internal sealed class Overload(GatewayClient client, BenchmarkOptions options, S
     {
         Console.WriteLine();
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"5. Overload: open loop at multiples of each operation's capacity, {options.OverloadSeconds:0.#} s per phase; latency from each request's intended"));
-        Console.WriteLine("   send time. goodput/s = 2xx answered within the phase's sending window ÷ the window; overloaded = 503 with code \"overloaded\";");
-        Console.WriteLine("   other = any other non-2xx status; no answer = timeout (30 s) or connection error; refusal p99 = p99 of the \"overloaded\" answers.");
+            $"5. Overload: each operation open loop at multiples of its capacity, {options.OverloadSeconds:0.#} s per phase; latency from each request's intended send time."));
+        Console.WriteLine("   goodput/s = 2xx answered within the phase's sending window ÷ the window; overloaded = 503 with code \"overloaded\";");
+        Console.WriteLine("   other = any other non-2xx status; no answer = timeout (30 s) or connection error; refusal p99 = p99 of the \"overloaded\" answers;");
+        Console.WriteLine("   fds/sockets = the most open descriptors and sockets a process had at once (/proc/<pid>/fd every 250 ms; PostgreSQL with its backends).");
         await CapacityAsync(earlier);
         var ladders = new List<Ladder>
         {
