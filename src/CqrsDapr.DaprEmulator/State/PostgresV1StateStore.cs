@@ -34,8 +34,7 @@ internal sealed partial class PostgresV1StateStore(ComponentDefinition definitio
 
     private PostgresV1Metadata settings = null!;
     private Statements sql = null!;
-    private NpgsqlDataSource? dataSource;
-    private int timeoutSeconds;
+    private PgxPool? pool;
     private CancellationTokenSource? cleanupStop;
     private Task? cleanupLoop;
 
@@ -43,7 +42,7 @@ internal sealed partial class PostgresV1StateStore(ComponentDefinition definitio
 
     public StateFeatures Features => StateFeatures.ETag | StateFeatures.Transactional | StateFeatures.Query | StateFeatures.Ttl;
 
-    private NpgsqlDataSource Db => dataSource ?? throw new InvalidOperationException("state store is not initialised");
+    private PgxPool Db => pool ?? throw new InvalidOperationException("state store is not initialised");
 
     public async Task InitAsync(CancellationToken cancellationToken)
     {
@@ -58,7 +57,7 @@ internal sealed partial class PostgresV1StateStore(ComponentDefinition definitio
             throw new InvalidOperationException($"failed to parse connection string: {ex.Message}", ex);
         }
 
-        timeoutSeconds = (int)Math.Ceiling(settings.Timeout.TotalSeconds);
+        var timeoutSeconds = (int)Math.Ceiling(settings.Timeout.TotalSeconds);
         var builder = connection.Npgsql;
 
         // pgxpool sizing: maxConns metadata (when > 1), else pool_max_conns, else max(4, NumCPU); idle connections
@@ -74,6 +73,8 @@ internal sealed partial class PostgresV1StateStore(ComponentDefinition definitio
             builder.ConnectionIdleLifetime = 1800;
         }
 
+        // Opening one physical connection (pgx's connect_timeout, when the string sets it). Waiting for a free
+        // connection is not bounded by it: see PgxPool.
         if (!builder.ContainsKey("Timeout"))
         {
             builder.Timeout = Math.Min(timeoutSeconds, 1024);
@@ -83,9 +84,11 @@ internal sealed partial class PostgresV1StateStore(ComponentDefinition definitio
         builder.MaxAutoPrepare = 64;
         builder.AutoPrepareMinUsages = 2;
         builder.NoResetOnClose = true;
-        builder.CommandTimeout = timeoutSeconds;
+        // pgx has no statement timeout of its own: every bound comes from the operation's context (the caller's, and
+        // v1's timeout where v1 adds it: see WithinTimeoutAsync).
+        builder.CommandTimeout = 0;
         builder.Pooling = true;
-        dataSource = new NpgsqlDataSourceBuilder(builder.ConnectionString).Build();
+        pool = new PgxPool(new NpgsqlDataSourceBuilder(builder.ConnectionString).Build(), builder.MaxPoolSize);
         sql = new Statements(settings.TableName, settings.MetadataTableName);
 
         using (var ping = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
@@ -93,8 +96,8 @@ internal sealed partial class PostgresV1StateStore(ComponentDefinition definitio
             ping.CancelAfter(settings.Timeout);
             try
             {
-                await using var conn = await Db.OpenConnectionAsync(ping.Token);
-                await using var probe = new NpgsqlCommand("SELECT 1", conn);
+                await using var conn = await Db.AcquireAsync(ping.Token);
+                await using var probe = new NpgsqlCommand("SELECT 1", conn.Connection);
                 await probe.ExecuteScalarAsync(ping.Token);
             }
             catch (Exception ex) when (ex is NpgsqlException or OperationCanceledException or TimeoutException or System.Net.Sockets.SocketException)
@@ -112,7 +115,7 @@ internal sealed partial class PostgresV1StateStore(ComponentDefinition definitio
         }
     }
 
-    public async Task<StateEntry?> GetAsync(string key, CancellationToken cancellationToken)
+    public Task<StateEntry?> GetAsync(string key, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(key);
         if (key.Length == 0)
@@ -120,16 +123,22 @@ internal sealed partial class PostgresV1StateStore(ComponentDefinition definitio
             throw new InvalidOperationException("missing key in get operation");
         }
 
-        await using var command = Db.CreateCommand(sql.Get);
-        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = key, NpgsqlDbType = NpgsqlDbType.Text });
-        await using var reader = await command.ExecuteReaderAsync(CommandBehavior.SingleRow, cancellationToken);
-        if (!await reader.ReadAsync(cancellationToken))
-        {
-            return null;
-        }
+        return WithinTimeoutAsync(
+            async token =>
+            {
+                await using var lease = await Db.AcquireAsync(token);
+                await using var command = new NpgsqlCommand(sql.Get, lease.Connection);
+                command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = key, NpgsqlDbType = NpgsqlDbType.Text });
+                await using var reader = await command.ExecuteReaderAsync(CommandBehavior.SingleRow, token);
+                if (!await reader.ReadAsync(token))
+                {
+                    return null;
+                }
 
-        var row = ReadRow(reader, 0);
-        return row.Error is { } error ? throw new InvalidOperationException(error) : new StateEntry(row.Data, row.ETag!, row.ExpiresAt);
+                var row = ReadRow(reader, 0);
+                return row.Error is { } error ? throw new InvalidOperationException(error) : new StateEntry(row.Data, row.ETag!, row.ExpiresAt);
+            },
+            cancellationToken);
     }
 
     public async Task<IReadOnlyList<BulkGetEntry>> BulkGetAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken)
@@ -141,25 +150,31 @@ internal sealed partial class PostgresV1StateStore(ComponentDefinition definitio
         }
 
         var array = keys as string[] ?? [.. keys];
-        await using var command = Db.CreateCommand(sql.BulkGet);
-        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = array, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
         var results = new List<BulkGetEntry>(array.Length);
         var found = new HashSet<string>(StringComparer.Ordinal);
-        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
-        {
-            while (await reader.ReadAsync(cancellationToken))
+        await WithinTimeoutAsync(
+            async token =>
             {
-                if (results.Count >= array.Length)
+                await using var lease = await Db.AcquireAsync(token);
+                await using var command = new NpgsqlCommand(sql.BulkGet, lease.Connection);
+                command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = array, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+                await using var reader = await command.ExecuteReaderAsync(token);
+                while (await reader.ReadAsync(token))
                 {
-                    throw new InvalidOperationException($"query returned more records than expected (expected {array.Length})");
+                    if (results.Count >= array.Length)
+                    {
+                        throw new InvalidOperationException($"query returned more records than expected (expected {array.Length})");
+                    }
+
+                    var key = reader.GetString(0);
+                    var row = ReadRow(reader, 1);
+                    results.Add(new BulkGetEntry(key, row.Data, row.ETag, row.ExpiresAt, row.Error));
+                    found.Add(key);
                 }
 
-                var key = reader.GetString(0);
-                var row = ReadRow(reader, 1);
-                results.Add(new BulkGetEntry(key, row.Data, row.ETag, row.ExpiresAt, row.Error));
-                found.Add(key);
-            }
-        }
+                return true;
+            },
+            cancellationToken);
 
         // v1 appends the keys it did not find, in request order, after the rows in the order the database returned them.
         foreach (var key in array)
@@ -190,32 +205,47 @@ internal sealed partial class PostgresV1StateStore(ComponentDefinition definitio
                 return;
         }
 
-        NpgsqlConnection connection;
+        // pgtransactions.ExecuteInTransaction: the connection and BEGIN under v1's timeout, the operations under the
+        // caller's context (a delete adds the timeout itself), the commit under the timeout again.
+        PgxPool.Lease lease;
         NpgsqlTransaction transaction;
         try
         {
-            connection = await Db.OpenConnectionAsync(cancellationToken);
-            transaction = await connection.BeginTransactionAsync(cancellationToken);
+            (lease, transaction) = await WithinTimeoutAsync(
+                async token =>
+                {
+                    var taken = await Db.AcquireAsync(token);
+                    try
+                    {
+                        return (taken, await taken.Connection.BeginTransactionAsync(token));
+                    }
+                    catch
+                    {
+                        await taken.DisposeAsync();
+                        throw;
+                    }
+                },
+                cancellationToken);
         }
-        catch (NpgsqlException ex)
+        catch (Exception ex) when (ex is NpgsqlException or PgxDeadlineException)
         {
             throw new InvalidOperationException($"failed to begin transaction: {ex.Message}", ex);
         }
 
-        await using (connection)
+        await using (lease)
         await using (transaction)
         {
             // Operations run in order and the first failure rolls everything back (disposing the transaction).
             foreach (var operation in operations)
             {
-                await ExecuteAsync(operation, connection, cancellationToken);
+                await ExecuteAsync(operation, lease.Connection, cancellationToken);
             }
 
             try
             {
-                await transaction.CommitAsync(cancellationToken);
+                await WithinTimeoutAsync(async token => { await transaction.CommitAsync(token); return true; }, cancellationToken);
             }
-            catch (NpgsqlException ex)
+            catch (Exception ex) when (ex is NpgsqlException or PgxDeadlineException)
             {
                 throw new InvalidOperationException($"failed to commit transaction: {ex.Message}", ex);
             }
@@ -225,8 +255,9 @@ internal sealed partial class PostgresV1StateStore(ComponentDefinition definitio
     public async Task<QueryResponse> QueryAsync(StateQuery query, CancellationToken cancellationToken)
     {
         var built = PostgresV1Query.Build(query, settings.TableName);
-        await using var command = Db.CreateCommand(built.Sql);
-        command.CommandTimeout = 0; // v1 runs queries without its own timeout.
+        // v1 runs queries under the caller's context only, without a timeout of its own.
+        await using var lease = await Db.AcquireAsync(cancellationToken);
+        await using var command = new NpgsqlCommand(built.Sql, lease.Connection);
         foreach (var parameter in built.Parameters)
         {
             command.Parameters.Add(parameter switch
@@ -269,9 +300,9 @@ internal sealed partial class PostgresV1StateStore(ComponentDefinition definitio
             cleanupStop.Dispose();
         }
 
-        if (dataSource is not null)
+        if (pool is not null)
         {
-            await dataSource.DisposeAsync();
+            await pool.DisposeAsync();
         }
     }
 
@@ -300,8 +331,10 @@ internal sealed partial class PostgresV1StateStore(ComponentDefinition definitio
         }
 
         var text = request.HasETag ? sql.UpdateWithETag : request.Concurrency == StateConcurrency.FirstWrite ? sql.InsertFirstWrite : sql.Upsert;
-        await using var command = connection is null ? Db.CreateCommand(text) : new NpgsqlCommand(text, connection);
-        command.CommandTimeout = 0; // v1's Set runs without its own timeout.
+
+        // v1's Set runs under the caller's context only, without a timeout of its own (its wait for a connection too).
+        await using var lease = connection is null ? await Db.AcquireAsync(cancellationToken) : null;
+        await using var command = new NpgsqlCommand(text, connection ?? lease!.Connection);
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = request.Key, NpgsqlDbType = NpgsqlDbType.Text });
         command.Parameters.Add(new NpgsqlParameter<byte[]> { TypedValue = value, NpgsqlDbType = NpgsqlDbType.Jsonb });
         command.Parameters.Add(new NpgsqlParameter<bool> { TypedValue = request.Value.IsBinary, NpgsqlDbType = NpgsqlDbType.Boolean });
@@ -330,14 +363,22 @@ internal sealed partial class PostgresV1StateStore(ComponentDefinition definitio
 
         var text = request.HasETag ? sql.DeleteWithETag : sql.Delete;
         var etag = request.HasETag ? ParseETag(request.ETag!) : 0;
-        await using var command = connection is null ? Db.CreateCommand(text) : new NpgsqlCommand(text, connection) { CommandTimeout = timeoutSeconds };
-        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = request.Key, NpgsqlDbType = NpgsqlDbType.Text });
-        if (request.HasETag)
-        {
-            command.Parameters.Add(new NpgsqlParameter<uint> { TypedValue = etag, NpgsqlDbType = NpgsqlDbType.Xid });
-        }
 
-        var affected = await command.ExecuteNonQueryAsync(cancellationToken);
+        // v1's delete adds its timeout to the caller's context, around the wait for a connection too.
+        var affected = await WithinTimeoutAsync(
+            async token =>
+            {
+                await using var lease = connection is null ? await Db.AcquireAsync(token) : null;
+                await using var command = new NpgsqlCommand(text, connection ?? lease!.Connection);
+                command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = request.Key, NpgsqlDbType = NpgsqlDbType.Text });
+                if (request.HasETag)
+                {
+                    command.Parameters.Add(new NpgsqlParameter<uint> { TypedValue = etag, NpgsqlDbType = NpgsqlDbType.Xid });
+                }
+
+                return await command.ExecuteNonQueryAsync(token);
+            },
+            cancellationToken);
         if (affected != 1 && request.HasETag)
         {
             throw new StateETagMismatchException("possible etag mismatch. error from state store");
@@ -465,12 +506,12 @@ internal sealed partial class PostgresV1StateStore(ComponentDefinition definitio
             await ExecuteAsync(sql.InsertLockRow, insertTimeout.Token, LockKey);
         }
 
-        await using var lockConnection = await Db.OpenConnectionAsync(cancellationToken);
-        await using var lockTransaction = await lockConnection.BeginTransactionAsync(cancellationToken);
+        await using var lockConnection = await Db.AcquireAsync(cancellationToken);
+        await using var lockTransaction = await lockConnection.Connection.BeginTransactionAsync(cancellationToken);
         LogAcquiringMigrationLock(logger);
         using (var lockTimeout = Timeout(TimeSpan.FromMinutes(1), cancellationToken))
         {
-            await using var acquire = new NpgsqlCommand(sql.SelectLockRow, lockConnection) { CommandTimeout = 0 };
+            await using var acquire = new NpgsqlCommand(sql.SelectLockRow, lockConnection.Connection);
             acquire.Parameters.Add(new NpgsqlParameter<string> { TypedValue = LockKey, NpgsqlDbType = NpgsqlDbType.Text });
             try
             {
@@ -529,7 +570,8 @@ internal sealed partial class PostgresV1StateStore(ComponentDefinition definitio
 
     private async Task<int> ReadMigrationLevelAsync(CancellationToken cancellationToken)
     {
-        await using var command = Db.CreateCommand(sql.SelectMigrationLevel);
+        await using var lease = await Db.AcquireAsync(cancellationToken);
+        await using var command = new NpgsqlCommand(sql.SelectMigrationLevel, lease.Connection);
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = MigrationsKey, NpgsqlDbType = NpgsqlDbType.Text });
         var text = await command.ExecuteScalarAsync(cancellationToken) as string;
         if (text is null)
@@ -575,14 +617,33 @@ internal sealed partial class PostgresV1StateStore(ComponentDefinition definitio
 
     private async Task<int> ExecuteAsync(string text, CancellationToken cancellationToken, params string[] parameters)
     {
-        await using var command = Db.CreateCommand(text);
-        command.CommandTimeout = 0;
+        await using var lease = await Db.AcquireAsync(cancellationToken);
+        await using var command = new NpgsqlCommand(text, lease.Connection);
         foreach (var parameter in parameters)
         {
             command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = parameter, NpgsqlDbType = NpgsqlDbType.Text });
         }
 
         return await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// v1's <c>context.WithTimeout(parentCtx, timeout)</c> around one operation, the wait for a connection included. When
+    /// that timeout (not the caller) ends it, the error reads as pgx's: <c>context deadline exceeded</c> while waiting for
+    /// a connection, <c>timeout: context deadline exceeded</c> once a statement was running. The caller's own
+    /// cancellation or deadline propagates as such.
+    /// </summary>
+    private async Task<T> WithinTimeoutAsync<T>(Func<CancellationToken, Task<T>> operation, CancellationToken cancellationToken)
+    {
+        using var deadline = Timeout(settings.Timeout, cancellationToken);
+        try
+        {
+            return await operation(deadline.Token);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or NpgsqlException && deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            throw new PgxDeadlineException(ex is PgxPool.WaitCanceledException ? "context deadline exceeded" : "timeout: context deadline exceeded", ex);
+        }
     }
 
     private static CancellationTokenSource Timeout(TimeSpan timeout, CancellationToken cancellationToken)
@@ -612,7 +673,8 @@ internal sealed partial class PostgresV1StateStore(ComponentDefinition definitio
 
     private async Task CleanupExpiredAsync(TimeSpan interval, CancellationToken cancellationToken)
     {
-        await using (var claim = Db.CreateCommand(sql.UpdateLastCleanup))
+        await using var lease = await Db.AcquireAsync(cancellationToken);
+        await using (var claim = new NpgsqlCommand(sql.UpdateLastCleanup, lease.Connection))
         {
             claim.CommandTimeout = 600;
             claim.Parameters.Add(new NpgsqlParameter<long> { TypedValue = (long)interval.TotalMilliseconds - 100, NpgsqlDbType = NpgsqlDbType.Bigint });
@@ -623,7 +685,7 @@ internal sealed partial class PostgresV1StateStore(ComponentDefinition definitio
             }
         }
 
-        await using var delete = Db.CreateCommand(sql.DeleteExpired);
+        await using var delete = new NpgsqlCommand(sql.DeleteExpired, lease.Connection);
         delete.CommandTimeout = 600;
         var removed = await delete.ExecuteNonQueryAsync(cancellationToken);
         LogRemovedExpired(logger, removed);
