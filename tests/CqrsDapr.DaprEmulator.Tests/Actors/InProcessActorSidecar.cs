@@ -36,14 +36,17 @@ internal sealed class InProcessActorSidecar : IAsyncDisposable
 
     public ActorRuntime Runtime => app.Services.GetRequiredService<ActorRuntime>();
 
-    /// <summary>Starts the actor API on <paramref name="port"/> (a free one by default) for the app on <paramref name="appPort"/>.</summary>
-    public static async Task<InProcessActorSidecar> StartAsync(string appId, IStateStore store, int appPort, int? port = null)
+    /// <summary>
+    /// Starts the actor API on <paramref name="port"/> (a free one by default) for the app on <paramref name="appPort"/>,
+    /// its app channel bounded by <paramref name="appMaxConcurrency"/> (<c>--app-max-concurrency</c>; -1: unbounded).
+    /// </summary>
+    public static async Task<InProcessActorSidecar> StartAsync(string appId, IStateStore store, int appPort, int? port = null, int appMaxConcurrency = -1)
     {
         var httpPort = port ?? FreePort.Next();
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, httpPort));
-        builder.Services.AddSingleton(new EmulatorOptions { AppId = appId, AppPort = appPort, HttpPort = httpPort });
+        builder.Services.AddSingleton(new EmulatorOptions { AppId = appId, AppPort = appPort, HttpPort = httpPort, AppMaxConcurrency = appMaxConcurrency });
         builder.Services.AddSingleton<AppChannel.AppChannel>();
         builder.Services.AddSingleton(sp => new ActorRuntime(
             appId, () => store, new HashSet<string>(), sp.GetRequiredService<AppChannel.AppChannel>(), sp.GetRequiredService<ILoggerFactory>(), TimeProvider.System));
