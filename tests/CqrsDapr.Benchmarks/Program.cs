@@ -18,7 +18,7 @@ ThreadPool.GetMinThreads(out var workerThreads, out var ioThreads);
 ThreadPool.SetMinThreads(Math.Max(workerThreads, 64), ioThreads);
 
 using var client = new GatewayClient(options.Gateway, options.Connections);
-Console.WriteLine($"CqrsDapr system benchmark, through the gateway only ({(options.Quick ? "quick" : "full")}), {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
+Console.WriteLine($"CqrsDapr system benchmark, through the gateway only ({(options.OnlyOverload ? "overload section only" : options.Quick ? "quick" : "full")}), {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
 Console.WriteLine($"machine: {Environment.ProcessorCount} cores ({Machine.CpuModel()}), {RuntimeInformation.OSDescription}, .NET {Environment.Version}; load average at start {Machine.LoadAverage()}");
 Console.WriteLine($"settings: {options.Describe()}");
 if (!await client.IsHealthyAsync())
