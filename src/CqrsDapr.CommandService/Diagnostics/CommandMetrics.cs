@@ -5,7 +5,7 @@ namespace CqrsDapr.CommandService.Diagnostics;
 /// <summary>
 /// <c>cqrsdapr.commands</c>: commands handled, tagged with <c>command</c> (create, update, adjust-stock, delete) and
 /// <c>outcome</c> (accepted, unchanged, replayed, rejected-validation, not-found, conflict, precondition-failed,
-/// idempotency-key-reused, unsupported-media-type, payload-too-large, error).
+/// idempotency-key-reused, unsupported-media-type, payload-too-large, timed-out, error).
 /// </summary>
 internal sealed class CommandMetrics
 {

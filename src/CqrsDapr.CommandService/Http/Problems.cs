@@ -39,6 +39,14 @@ internal static class Problems
     public static ProblemHttpResult PreconditionFailed(string? detail) =>
         Create(StatusCodes.Status412PreconditionFailed, "The product has changed since the version given in If-Match.", ProblemCodes.VersionMismatch, detail);
 
+    /// <summary>504: the actor call ran past its deadline; the command may still take effect.</summary>
+    public static ProblemHttpResult ActorCallTimedOut(TimeSpan timeout, bool withIdempotencyKey) =>
+        Create(StatusCodes.Status504GatewayTimeout, "The command did not complete in time.", ProblemCodes.BackendTimeout,
+            string.Create(System.Globalization.CultureInfo.InvariantCulture, $"The product did not answer within {timeout.TotalSeconds:0.#} s; the command may still take effect. ") +
+            (withIdempotencyKey
+                ? "Retry with the same Idempotency-Key to get its outcome."
+                : "Read the product to see whether it did before retrying."));
+
     public static ProblemHttpResult IdempotencyKeyReused() =>
         Create(StatusCodes.Status422UnprocessableEntity, "The Idempotency-Key was already used for a different request.", ProblemCodes.IdempotencyKeyReused,
             "Use a new key for a new request; retry a request only with its exact body.");

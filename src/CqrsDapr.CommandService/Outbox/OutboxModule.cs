@@ -1,4 +1,4 @@
-using Dapr.Client;
+using CqrsDapr.CommandService.DaprSidecar;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
@@ -18,10 +18,7 @@ internal static class OutboxModule
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<OutboxOptions>, OutboxOptionsValidator>());
         services.AddMetrics();
         services.TryAddSingleton(TimeProvider.System);
-        if (!services.Any(d => d.ServiceType == typeof(DaprClient)))
-        {
-            services.AddDaprClient();
-        }
+        services.AddSidecarConnections(configuration); // the DaprClient the publisher sends through, unless one is registered
 
         services.TryAddSingleton<IOutboxPublisher, DaprOutboxPublisher>();
         services.TryAddSingleton<OutboxMetrics>();

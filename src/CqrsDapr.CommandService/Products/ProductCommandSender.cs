@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using CqrsDapr.CommandService.DaprSidecar;
 using CqrsDapr.CommandService.Diagnostics;
 using CqrsDapr.CommandService.Http;
 using CqrsDapr.CommandService.Idempotency;
@@ -24,20 +25,34 @@ internal readonly record struct CommandReply(CommandAccepted? Body, ProblemHttpR
 /// not a typed remoting proxy: a remoting proxy builds its own serializers, so every command paid System.Text.Json's
 /// type-metadata build again (half of the service's CPU per request under load). These proxies share one
 /// <see cref="ActorProxyOptions.JsonSerializerOptions"/>, the runtime's, so both ends agree and the metadata is built once.
+/// <para>
+/// They also share the sidecar's connections (<see cref="SidecarConnections.ActorCalls"/>, bounded and kept alive), and
+/// each call has a deadline (<see cref="SidecarOptions.ActorCallTimeout"/>, answered 504). The request's cancellation
+/// (the client went away) ends the wait for the actor, which is safe: a turn that has not started never starts (the
+/// sidecar drops the call), and one that has started is not cancelled, since actor methods take no token, so it
+/// commits or rolls back whole, and a retry with the same Idempotency-Key gets its answer.
+/// </para>
 /// </remarks>
-internal sealed class ProductCommandSender(IOptions<ActorRuntimeOptions> runtime, IdempotencyKeys idempotencyKeys)
+internal sealed class ProductCommandSender(
+    IOptions<ActorRuntimeOptions> runtime,
+    IOptions<SidecarOptions> sidecar,
+    SidecarConnections connections,
+    IdempotencyKeys idempotencyKeys)
 {
     public const string CorrelationHeader = "X-Correlation-Id";
 
-    private readonly ActorProxyFactory proxies = new(new ActorProxyOptions
-    {
-        // The same sidecar endpoint and API token the actor runtime was configured with (DAPR_HTTP_ENDPOINT /
-        // DAPR_HTTP_PORT / DAPR_API_TOKEN from configuration). The SDK reads the endpoint as a Uri and hands it back
-        // with a trailing slash, which the proxy would turn into "//v1.0/actors/...".
-        HttpEndpoint = runtime.Value.HttpEndpoint?.TrimEnd('/'),
-        DaprApiToken = runtime.Value.DaprApiToken,
-        JsonSerializerOptions = runtime.Value.JsonSerializerOptions,
-    });
+    private readonly ActorProxyFactory proxies = new(
+        new ActorProxyOptions
+        {
+            // The same sidecar endpoint and API token the actor runtime was configured with (DAPR_HTTP_ENDPOINT /
+            // DAPR_HTTP_PORT / DAPR_API_TOKEN from configuration). The SDK reads the endpoint as a Uri and hands it back
+            // with a trailing slash, which the proxy would turn into "//v1.0/actors/...".
+            HttpEndpoint = runtime.Value.HttpEndpoint?.TrimEnd('/'),
+            DaprApiToken = runtime.Value.DaprApiToken,
+            JsonSerializerOptions = runtime.Value.JsonSerializerOptions,
+            RequestTimeout = sidecar.Value.ActorCallTimeout,
+        },
+        connections.ActorCalls);
 
     /// <param name="method">The <see cref="IProductActor"/> method that takes the command.</param>
     public async Task<CommandReply> SendAsync<TCommand>(
@@ -56,7 +71,18 @@ internal sealed class ProductCommandSender(IOptions<ActorRuntimeOptions> runtime
 
         var context = new CommandContext(Guid.CreateVersion7(), CorrelationId(http), idempotency);
         var actor = proxies.Create(new ActorId(productId.ToString("D")), nameof(ProductActor));
-        var result = await actor.InvokeMethodAsync<ActorCall<TCommand>, CommandResult>(method, new ActorCall<TCommand>(command, context), cancellationToken);
+        CommandResult result;
+        try
+        {
+            result = await actor.InvokeMethodAsync<ActorCall<TCommand>, CommandResult>(method, new ActorCall<TCommand>(command, context), cancellationToken);
+        }
+        catch (TaskCanceledException ex) when (ex.InnerException is TimeoutException && !cancellationToken.IsCancellationRequested)
+        {
+            // HttpClient's timeout, the call's deadline: the turn may still run (or have run), so the outcome is unknown.
+            CommandOutcomeFilter.SetOutcome(http, "timed-out");
+            return new CommandReply(null, Problems.ActorCallTimedOut(sidecar.Value.ActorCallTimeout, idempotency is not null));
+        }
+
         switch (result.Outcome)
         {
             case CommandOutcome.Accepted:

@@ -1,3 +1,4 @@
+using CqrsDapr.CommandService.DaprSidecar;
 using CqrsDapr.CommandService.Diagnostics;
 using CqrsDapr.CommandService.Http;
 using CqrsDapr.CommandService.Idempotency;
@@ -24,6 +25,7 @@ internal static class ProductsModule
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.TryAddSingleton<CommandMetrics>();
         builder.Services.AddIdempotency(builder.Configuration);
+        builder.Services.AddSidecarConnections(builder.Configuration); // the actor calls' connections and deadline
         builder.Services.AddSingleton<ProductCommandSender>();
         builder.Services.AddActors(options =>
         {
@@ -74,6 +76,7 @@ internal static class ProductsModule
             .WithSummary("Delete a product")
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status412PreconditionFailed)
+            .ProducesProblem(StatusCodes.Status504GatewayTimeout)
             .AddEndpointFilter(new CommandOutcomeFilter(DeleteProductEndpoint.Command));
 
         return app;
@@ -81,7 +84,8 @@ internal static class ProductsModule
 
     private static RouteHandlerBuilder CommandProblems(this RouteHandlerBuilder endpoint, bool conflict)
     {
-        endpoint.ProducesProblem(StatusCodes.Status413PayloadTooLarge).ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
+        endpoint.ProducesProblem(StatusCodes.Status413PayloadTooLarge).ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+            .ProducesProblem(StatusCodes.Status504GatewayTimeout);
         return conflict ? endpoint.ProducesProblem(StatusCodes.Status409Conflict) : endpoint;
     }
 }
