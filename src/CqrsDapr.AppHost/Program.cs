@@ -85,6 +85,16 @@ if (builder.Configuration.GetValue<int?>("CqrsDapr:Gateway:RateLimitPermits") is
     gateway.WithEnvironment("Gateway__RateLimit__PermitLimit", rateLimitPermits.ToString(CultureInfo.InvariantCulture));
 }
 
+// CqrsDapr:Gateway:Admission:* (e.g. Writes:ConcurrencyLimit, Writes:QueueLimit, RetryAfterSeconds) become the gateway's
+// Gateway:Admission:* settings, to run the system with other admission limits; unset ones keep the gateway's defaults.
+foreach (var (key, value) in builder.Configuration.GetSection("CqrsDapr:Gateway:Admission").AsEnumerable(makePathsRelative: true))
+{
+    if (value is not null)
+    {
+        gateway.WithEnvironment("Gateway__Admission__" + key.Replace(":", "__", StringComparison.Ordinal), value);
+    }
+}
+
 // Operators' commands on the query service (dashboard), and operator.env in the data directory for docs/tools/ops.sh.
 OperatorCommands.Add(builder, queryService, dapr, dataRoot);
 
