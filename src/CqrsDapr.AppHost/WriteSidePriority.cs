@@ -29,7 +29,7 @@ internal sealed partial class WriteSidePriority(
 
     internal sealed record Settings(int Niceness, IReadOnlySet<string> Resources);
 
-    public static void Add(IDistributedApplicationBuilder builder, params IResourceBuilder<IResource>[] writeSide)
+    public static void Add(IDistributedApplicationBuilder builder, params IResource[] writeSide)
     {
         ArgumentNullException.ThrowIfNull(builder);
         var niceness = builder.Configuration.GetValue(SettingName, DefaultNiceness);
@@ -43,7 +43,7 @@ internal sealed partial class WriteSidePriority(
             throw new InvalidOperationException($"{SettingName} must be between 0 (off) and 19; it is {niceness}.");
         }
 
-        builder.Services.AddSingleton(new Settings(niceness, writeSide.Select(r => r.Resource.Name).ToHashSet(StringComparer.Ordinal)));
+        builder.Services.AddSingleton(new Settings(niceness, writeSide.Select(r => r.Name).ToHashSet(StringComparer.Ordinal)));
         builder.Services.AddHostedService<WriteSidePriority>();
     }
 
