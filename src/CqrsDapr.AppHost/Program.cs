@@ -12,6 +12,7 @@ using Microsoft.Extensions.Configuration;
 // account of CqrsDapr:Cosmos:Endpoint or else a local stand-in server, see CosmosViewStore).
 // Apps and sidecars authenticate each other with API tokens drawn for each run (see DaprSidecars).
 var builder = DistributedApplication.CreateBuilder(args);
+FileDescriptorLimit.Apply(builder); // the soft limit of open files raised to the hard one, for DCP and every resource
 var ports = AppHostPorts.Configure(builder); // CqrsDapr:Ports:*, the dashboard's too; a taken one stops the start
 var repositoryRoot = Path.GetFullPath(Path.Combine(builder.AppHostDirectory, "..", ".."));
 // CqrsDapr:Profile or --profile: development (default, every span, Aspire's proxies) or production (the Helm chart's
