@@ -11,10 +11,12 @@ namespace CqrsDapr.AppHost;
 /// <summary>
 /// The ports the AppHost listens on, each a <c>CqrsDapr:Ports:{name}</c> setting: the gateway (default 8080), the
 /// dashboard (15080) and its OTLP endpoint (19080), and the servers' when set (allocated otherwise). At start, before
-/// any process runs, every fixed one must be free: Aspire's proxies do not report a port another process holds (the
-/// start looks fine and requests reach that process), so a taken port stops the start with what to change
-/// (<see cref="PortsInUseException"/>; <see cref="RunAsync"/> prints it and exits with 1). With the test harness's
-/// randomized ports (<c>DcpPublisher:RandomizePorts</c>) nothing is fixed, and nothing is checked.
+/// any process runs, every fixed one must be free: a taken port stops the start with what to change
+/// (<see cref="PortsInUseException"/>; <see cref="RunAsync"/> prints it and exits with 1), rather than a resource
+/// failing to bind halfway through the start, or Aspire's proxy (the dashboard's) not reporting a port another process
+/// holds (the start looks fine and requests reach that process). The test harness's randomized ports
+/// (<c>DcpPublisher:RandomizePorts</c>) move the dashboard's ports, which are then not checked; the resources' ports,
+/// without a proxy (<see cref="DirectEndpoints"/>), stay where they are set, and are checked.
 /// </summary>
 internal sealed class AppHostPorts
 {
@@ -122,14 +124,9 @@ internal sealed class AppHostPorts
     /// <summary>The fixed ports of this start that another process holds.</summary>
     internal IReadOnlyList<FixedPort> TakenPorts(IServiceProvider services)
     {
-        // The test harness moves every proxied endpoint (the ones fixed here, the dashboard's) to a free port.
-        if (configuration.GetValue<bool>("DcpPublisher:RandomizePorts"))
-        {
-            return [];
-        }
-
+        // The test harness moves every proxied endpoint to a free port: the dashboard's, not the resources'.
         var fixedPorts = new List<FixedPort>(resourcePorts);
-        if (!services.GetRequiredService<DistributedApplicationOptions>().DisableDashboard)
+        if (!services.GetRequiredService<DistributedApplicationOptions>().DisableDashboard && !configuration.GetValue<bool>("DcpPublisher:RandomizePorts"))
         {
             fixedPorts.AddRange(DashboardPorts());
         }

@@ -15,8 +15,8 @@ var builder = DistributedApplication.CreateBuilder(args);
 FileDescriptorLimit.Apply(builder); // the soft limit of open files raised to the hard one, for DCP and every resource
 var ports = AppHostPorts.Configure(builder); // CqrsDapr:Ports:*, the dashboard's too; a taken one stops the start
 var repositoryRoot = Path.GetFullPath(Path.Combine(builder.AppHostDirectory, "..", ".."));
-// CqrsDapr:Profile or --profile: development (default, every span, Aspire's proxies) or production (the Helm chart's
-// defaults from charts/cqrs-dapr/values.yaml, no proxies, Release builds only; see RunProfile).
+// CqrsDapr:Profile or --profile: development (default, every span) or production (the Helm chart's defaults from
+// charts/cqrs-dapr/values.yaml, Release builds only; see RunProfile).
 var profile = RunProfile.Read(builder, repositoryRoot);
 
 // PostgreSQL and Redis (and Node.js for the local Cosmos DB stand-in) come from the machine: when any is missing, one
@@ -99,7 +99,10 @@ foreach (var (key, value) in builder.Configuration.GetSection("CqrsDapr:Gateway:
 // Operators' commands on the query service (dashboard), and operator.env in the data directory for docs/tools/ops.sh.
 OperatorCommands.Add(builder, queryService, dapr, dataRoot);
 
-// Production profile: every endpoint without a proxy, the chart's sampling and log levels (nothing in development).
+// No request passes through one of Aspire's proxies (DCP's), in either profile; see DirectEndpoints.
+DirectEndpoints.Apply(builder);
+
+// Production profile: the chart's sampling and log levels (nothing in development).
 profile.Apply(builder, [commandService, queryService, gateway], [migrations], dapr);
 
 return await AppHostPorts.RunAsync(builder.Build());

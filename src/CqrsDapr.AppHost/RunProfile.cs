@@ -11,16 +11,16 @@ namespace CqrsDapr.AppHost;
 /// <summary>
 /// How the AppHost runs the system: <c>CqrsDapr:Profile</c> (or <c>--profile</c>).
 /// <list type="bullet">
-/// <item><c>development</c> (default): the developer's view. Every span of every request reaches the dashboard, every
-/// endpoint sits behind one of Aspire's proxies (DCP), the apps run as Development and log at their appsettings'
-/// levels, the telemetry is exported every second.</item>
+/// <item><c>development</c> (default): the developer's view. Every span of every request reaches the dashboard, the
+/// apps run as Development and log at their appsettings' levels, the telemetry is exported every second.</item>
 /// <item><c>production</c>: the way the Helm chart runs the system. Traces sampled at the chart's
 /// <c>dapr.tracing.samplingRate</c> (the apps parent-based through <c>OTEL_TRACES_SAMPLER</c>, daprd through its
 /// Configuration), the apps at the chart's <c>logLevel</c> and as Production, the sidecars at <c>dapr.logLevel</c>,
-/// the OpenTelemetry SDK's own export intervals, and no proxy on any endpoint: every process listens on its own port
-/// (the gateway's public port included) and is called there. It requires a Release build of the AppHost (which builds
-/// the projects it runs in Release too): anything else is refused at start.</item>
+/// the OpenTelemetry SDK's own export intervals. It requires a Release build of the AppHost (which builds the projects
+/// it runs in Release too): anything else is refused at start.</item>
 /// </list>
+/// In both, no endpoint sits behind one of Aspire's proxies: every process listens on its own port (the gateway's
+/// public port included) and is called there (<see cref="DirectEndpoints"/>).
 /// The production settings are read at each start from <c>charts/cqrs-dapr/values.yaml</c>, the chart's defaults, so
 /// the two cannot differ (<see cref="ChartDefaults"/>).
 /// </summary>
@@ -95,10 +95,7 @@ internal sealed class RunProfile
                 "  (building the AppHost in Release builds the services, the gateway and the Dapr emulator it runs in Release too).",
             ]);
 
-    /// <summary>
-    /// Applies the production settings to the finished model (nothing in development): every endpoint of every
-    /// resource without a proxy, and the apps' and sidecars' settings.
-    /// </summary>
+    /// <summary>Applies the production settings to the finished model (nothing in development): the apps' and sidecars' settings.</summary>
     public void Apply(IDistributedApplicationBuilder builder, IEnumerable<IResourceBuilder<ProjectResource>> apps,
         IEnumerable<IResourceBuilder<ProjectResource>> otherProjects, DaprSidecars dapr)
     {
@@ -107,11 +104,6 @@ internal sealed class RunProfile
         if (Chart is not { } chart)
         {
             return;
-        }
-
-        foreach (var endpoint in builder.Resources.SelectMany(resource => resource.Annotations.OfType<EndpointAnnotation>()))
-        {
-            endpoint.IsProxied = false;
         }
 
         var projects = apps.ToList();

@@ -1,3 +1,4 @@
+using CqrsDapr.QueryService.DaprSidecar;
 using CqrsDapr.QueryService.Products.Queries;
 using CqrsDapr.QueryService.Projection;
 using CqrsDapr.QueryService.Rebuild;
@@ -6,7 +7,7 @@ using CqrsDapr.ServiceDefaults;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();
-builder.Services.AddDaprClient();
+builder.Services.AddSidecarConnections(builder.Configuration); // the DaprClient, on bounded connections with a deadline per call
 builder.AddViews();
 builder.AddProductQueries();
 builder.Services.AddProjection();

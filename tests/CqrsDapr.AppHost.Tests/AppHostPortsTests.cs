@@ -130,6 +130,22 @@ public sealed class AppHostPortsTests : IDisposable
     }
 
     [Fact]
+    public async Task With_the_test_harness_moving_proxied_ports_a_taken_gateway_port_still_stops_the_start()
+    {
+        // The harness moves proxied endpoints to free ports (DcpPublisher:RandomizePorts); the resources' are not
+        // proxied (DirectEndpoints), so a fixed one stays where it is set, and is checked.
+        var port = Occupy();
+        await using var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.CqrsDapr_AppHost>(
+            directories.Args($"--CqrsDapr:Ports:gateway={port}"), Ct);
+        await using var app = await builder.BuildAsync(Ct);
+
+        var error = await Assert.ThrowsAsync<PortsInUseException>(() => app.StartAsync(Ct));
+
+        Assert.Contains($"port {port} (gateway) is in use by another process", error.Message, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(Path.Combine(directories.Data, "writedb")), "the start went on: PostgreSQL's data directory was made");
+    }
+
+    [Fact]
     public async Task A_port_held_by_a_wildcard_listener_is_taken_too()
     {
         using var wildcard = new TcpListener(IPAddress.IPv6Any, 0);

@@ -121,7 +121,9 @@ internal static class ProjectionModule
 
         try
         {
-            return await projection.ProjectAsync(envelope, ct) switch
+            // Not the request's token: a delivery the sidecar gave up on is finished, never cut off between its read and
+            // its write; the redelivery then finds it applied. Each call to the store has its own deadline.
+            return await projection.ProjectAsync(envelope, CancellationToken.None) switch
             {
                 ProjectionOutcome.Applied or ProjectionOutcome.AlreadyApplied => Status(Success),
                 ProjectionOutcome.Dropped => Status(Drop),
@@ -165,7 +167,8 @@ internal static class ProjectionModule
         IReadOnlyList<ProjectionOutcome> outcomes;
         try
         {
-            outcomes = await projection.ProjectAsync([.. readable.Select(r => r.Envelope)], ct);
+            // Not the request's token: see HandleProductEventAsync.
+            outcomes = await projection.ProjectAsync([.. readable.Select(r => r.Envelope)], CancellationToken.None);
         }
         catch (Exception ex) when (ex is DaprException or HttpRequestException or ViewStoreUnavailableException)
         {
@@ -222,7 +225,7 @@ internal static class ProjectionModule
         await request.Body.CopyToAsync(buffer, ct);
         try
         {
-            await inbox.StoreAsync(Topics.Products, buffer.ToArray(), ct);
+            await inbox.StoreAsync(Topics.Products, buffer.ToArray(), CancellationToken.None); // as the deliveries above
             return Status(Success);
         }
         catch (DaprException)

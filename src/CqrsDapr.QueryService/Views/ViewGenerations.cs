@@ -1,4 +1,5 @@
 using CqrsDapr.Contracts;
+using CqrsDapr.QueryService.DaprSidecar;
 using Dapr;
 using Dapr.Client;
 using Microsoft.Extensions.Options;
@@ -184,17 +185,19 @@ internal sealed partial class GenerationRefresher(
 
 /// <summary>
 /// The Dapr state store's generations, one <see cref="DaprProductViewStore"/> each, sharing one plain HttpClient to
-/// the sidecar (no resilience handlers: a bulk save is not blindly repeatable, and a lost race must come back at once).
+/// the sidecar (no resilience handlers: a bulk save is not blindly repeatable, and a lost race must come back at once)
+/// on bounded, kept-alive connections with a deadline per call (<see cref="SidecarConnections.HttpClient"/>).
 /// </summary>
 internal sealed class DaprProductViewStores : IProductViewStores, IDisposable
 {
     private readonly System.Collections.Concurrent.ConcurrentDictionary<int, IProductViewStore> stores = new();
     private readonly DaprClient dapr;
-    private readonly HttpClient sidecar = new();
+    private readonly HttpClient sidecar;
 
-    public DaprProductViewStores(DaprClient dapr, IConfiguration configuration)
+    public DaprProductViewStores(DaprClient dapr, IConfiguration configuration, IOptions<SidecarOptions>? sidecarOptions = null)
     {
         this.dapr = dapr;
+        sidecar = SidecarConnections.HttpClient(sidecarOptions?.Value ?? new SidecarOptions());
         SidecarHttp.Configure(sidecar, configuration);
     }
 
