@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Reflection;
 
 namespace CqrsDapr.AppHost;
@@ -11,10 +12,15 @@ namespace CqrsDapr.AppHost;
 /// <c>DAPR_GRPC_ENDPOINT</c> (and the matching ports) and starts once the sidecar's components are loaded.
 /// </summary>
 /// <remarks>
+/// Each sidecar lets at most its service's <c>dapr.appMaxConcurrency</c> from the Helm chart's values.yaml
+/// (<see cref="ChartDefaults.AppMaxConcurrency"/>) calls into the app at once (<c>--app-max-concurrency</c>), in every
+/// profile, as the chart's <c>dapr.io/app-max-concurrency</c> does: one source for both.
+/// <para>
 /// Each run draws two random tokens (secret parameters <c>dapr-api-token</c> and <c>app-api-token</c>; set
 /// <c>Parameters:…</c> to pin them): <c>DAPR_API_TOKEN</c>, which the apps' Dapr clients present to their sidecars and
 /// the sidecars require on every API call but health, and <c>APP_API_TOKEN</c>, which the sidecars present to their
 /// apps and the apps require on the routes only a sidecar calls. One system's apps and sidecars share the pair.
+/// </para>
 /// </remarks>
 internal sealed class DaprSidecars
 {
@@ -24,6 +30,7 @@ internal sealed class DaprSidecars
     private readonly IResourceBuilder<ParameterResource> apiToken;
     private readonly IResourceBuilder<ParameterResource> appToken;
     private readonly Daprd? daprd;
+    private readonly IReadOnlyDictionary<string, int> appMaxConcurrency;
     private readonly Dictionary<string, IResourceBuilder<ExecutableResource>> sidecars = new(StringComparer.Ordinal);
 
     private DaprSidecars(IDistributedApplicationBuilder builder, string componentsPath, string dataRoot, Daprd? daprd)
@@ -32,6 +39,8 @@ internal sealed class DaprSidecars
         this.componentsPath = componentsPath;
         this.dataRoot = dataRoot;
         this.daprd = daprd;
+        // components/ sits at the repository's root, beside charts/.
+        appMaxConcurrency = ChartDefaults.AppMaxConcurrency(ChartDefaults.ValuesPath(Path.GetDirectoryName(Path.GetFullPath(componentsPath))!));
         // Letters and digits only: they travel in headers and environment variables. 32 of 56 symbols: 185 bits.
         var token = new GenerateParameterDefault { MinLength = 32, Special = false };
         apiToken = builder.AddParameter("dapr-api-token", token, secret: true);
@@ -95,6 +104,9 @@ internal sealed class DaprSidecars
             "--dapr-http-port", http.Property(EndpointProperty.TargetPort),
             "--dapr-grpc-port", grpc.Property(EndpointProperty.TargetPort),
             "--resources-path", componentsPath,
+            .. appMaxConcurrency.TryGetValue(appId, out var limit)
+                ? new object[] { "--app-max-concurrency", limit.ToString(CultureInfo.InvariantCulture) }
+                : [],
         ];
         if (daprd is null)
         {

@@ -212,6 +212,43 @@ internal sealed record ChartDefaults(string SamplingRate, string LogLevel, strin
 
         return new ChartDefaults(samplingRate, Scalar("logLevel"), Scalar("dapr", "logLevel"));
     }
+
+    /// <summary>
+    /// The calls each sidecar makes into its app at once (<c>--app-max-concurrency</c>, the chart's
+    /// <c>dapr.io/app-max-concurrency</c>), by app-id: <c>commandService.dapr.appMaxConcurrency</c> and
+    /// <c>queryService.dapr.appMaxConcurrency</c> (their reasons are there). In every profile: the bound is part of how
+    /// the system holds under load, not a production setting.
+    /// </summary>
+    public static IReadOnlyDictionary<string, int> AppMaxConcurrency(string valuesPath)
+    {
+        if (!File.Exists(valuesPath))
+        {
+            throw new InvalidOperationException($"The sidecars' app-max-concurrency is read from the Helm chart's defaults, {valuesPath}, which is missing.");
+        }
+
+        var stream = new YamlStream();
+        using (var reader = new StreamReader(valuesPath))
+        {
+            stream.Load(reader);
+        }
+
+        var root = stream.Documents.Count > 0 ? stream.Documents[0].RootNode as YamlMappingNode : null;
+        var limits = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var (appId, section) in new[] { ("command-service", "commandService"), ("query-service", "queryService") })
+        {
+            YamlNode? node = root;
+            foreach (var key in new[] { section, "dapr", "appMaxConcurrency" })
+            {
+                node = node is YamlMappingNode mapping && mapping.Children.TryGetValue(new YamlScalarNode(key), out var child) ? child : null;
+            }
+
+            limits[appId] = node is YamlScalarNode { Value: { } text } && int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var limit) && limit > 0
+                ? limit
+                : throw new InvalidOperationException($"{valuesPath} has no positive whole number {section}.dapr.appMaxConcurrency, which the sidecars run with.");
+        }
+
+        return limits;
+    }
 }
 
 /// <summary>The start was refused: the production profile needs a Release build.</summary>
