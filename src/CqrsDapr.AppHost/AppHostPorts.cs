@@ -100,14 +100,17 @@ internal sealed class AppHostPorts
         return port;
     }
 
-    /// <summary>Runs the AppHost; a start refused for a taken port is its message on stderr and exit code 1.</summary>
+    /// <summary>
+    /// Runs the AppHost; a start refused for a taken port is its message on stderr and exit code 1, a run the
+    /// orchestrator ended (<see cref="ResourceSupervisor"/>) exit code 3.
+    /// </summary>
     public static async Task<int> RunAsync(DistributedApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
         try
         {
             await app.RunAsync();
-            return 0;
+            return ResourceSupervisor.ExitCode(app.Services);
         }
         catch (PortsInUseException refused)
         {

@@ -105,4 +105,8 @@ DirectEndpoints.Apply(builder);
 // Production profile: the chart's sampling and log levels (nothing in development).
 profile.Apply(builder, [commandService, queryService, gateway], [migrations], dapr);
 
+// A resource that exits unexpectedly is an error in this log; the orchestrator gone, the AppHost stops with exit code 3.
+ResourceSupervisor.Add(builder);
+
+// Exit codes: 0 stopped on request, 1 refused start (taken port, missing prerequisite, wrong build), 3 orchestrator lost.
 return await AppHostPorts.RunAsync(builder.Build());

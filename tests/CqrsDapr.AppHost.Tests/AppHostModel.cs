@@ -76,6 +76,10 @@ internal sealed class AppHostModel : IAsyncDisposable
         where T : Aspire.Hosting.Eventing.IDistributedApplicationEvent =>
         builder.Eventing.PublishAsync(@event, TestContext.Current.CancellationToken);
 
+    /// <summary>A service the AppHost registered as an instance (one of its own, shared by its parts).</summary>
+    public T Service<T>() =>
+        builder.Services.Where(service => service.ServiceType == typeof(T)).Select(service => service.ImplementationInstance).OfType<T>().Single();
+
     public ValueTask DisposeAsync() => builder.DisposeAsync();
 
     private static string Render(object? value) => value switch
