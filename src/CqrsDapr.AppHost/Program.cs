@@ -105,6 +105,9 @@ DirectEndpoints.Apply(builder);
 // Production profile: the chart's sampling and log levels (nothing in development).
 profile.Apply(builder, [commandService, queryService, gateway], [migrations], dapr);
 
+// One machine, both sides: the write side's own processes yield the CPU to reads (CqrsDapr:WriteSideNice, see WriteSidePriority).
+WriteSidePriority.Add(builder, commandService.Resource, dapr.SidecarOf(commandService).Resource, writeDb.Resource);
+
 // A resource that exits unexpectedly is an error in this log; the orchestrator gone, the AppHost stops with exit code 3.
 ResourceSupervisor.Add(builder);
 

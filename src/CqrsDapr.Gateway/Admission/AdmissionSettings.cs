@@ -5,16 +5,19 @@ namespace CqrsDapr.Gateway.Admission;
 /// refused at once with 503 <c>overloaded</c> instead of piling up on the services' connection pools.
 /// </summary>
 /// <remarks>
-/// The defaults are a starting point, not a measurement: the lead sizes them with the system benchmark, and the Helm
-/// chart's <c>gateway.admission</c> values repeat them (tests/CqrsDapr.Deployment.Tests keeps the two equal).
+/// The defaults come from the system benchmark's overload section (README, "Under overload"): against 64 + 64 reads and
+/// 32 + 32 writes in the same session, 16 + 16 and 8 + 8 kept the admitted requests' p99 and the recovery after an
+/// overload several times lower (a request admitted behind a long queue waits out the queue on a saturated machine), at
+/// the same goodput up to 2× capacity. The Helm chart's <c>gateway.admission</c> values repeat them
+/// (tests/CqrsDapr.Deployment.Tests keeps the two equal).
 /// </remarks>
 public sealed class AdmissionSettings
 {
     /// <summary>GET and HEAD, forwarded to query-service.</summary>
-    public SideLimits Reads { get; set; } = new() { ConcurrencyLimit = 64, QueueLimit = 64 };
+    public SideLimits Reads { get; set; } = new() { ConcurrencyLimit = 16, QueueLimit = 16 };
 
     /// <summary>POST, PUT, PATCH and DELETE, forwarded to command-service.</summary>
-    public SideLimits Writes { get; set; } = new() { ConcurrencyLimit = 32, QueueLimit = 32 };
+    public SideLimits Writes { get; set; } = new() { ConcurrencyLimit = 8, QueueLimit = 8 };
 
     /// <summary>The <c>Retry-After</c> of a refusal, in seconds.</summary>
     public int RetryAfterSeconds { get; set; } = 1;
@@ -25,8 +28,8 @@ public sealed class AdmissionSettings
     /// </summary>
     /// <remarks>
     /// Every connection is a file descriptor, and so is every connection to a backend (at most the sides' concurrency
-    /// limits, see <see cref="BackendConnectionLimit"/>). 768 client connections plus the default 64 + 32 backend ones
-    /// leave about 160 of a typical soft limit of 1024 descriptors (<c>ulimit -n</c>) for the process itself (listening
+    /// limits, see <see cref="BackendConnectionLimit"/>). 768 client connections plus the default 16 + 8 backend ones
+    /// leave about 230 of a typical soft limit of 1024 descriptors (<c>ulimit -n</c>) for the process itself (listening
     /// sockets, epoll, the OTLP exporter, files): without a limit a flood of connections would exhaust the descriptors
     /// and the gateway could not even reach its backends. Raise it together with the descriptor limit.
     /// </remarks>
