@@ -90,12 +90,11 @@ internal static partial class FileDescriptorLimit
         public ulong Maximum;
     }
 
-    // DllImport, not LibraryImport: a blittable struct needs no generated marshalling, and no unsafe code in the project.
-    [DllImport("libc", EntryPoint = "getrlimit", SetLastError = true)]
-    private static extern int GetRLimit(int resource, out RLimit limit);
+    [LibraryImport("libc", EntryPoint = "getrlimit", SetLastError = true)]
+    private static partial int GetRLimit(int resource, out RLimit limit);
 
-    [DllImport("libc", EntryPoint = "setrlimit", SetLastError = true)]
-    private static extern int SetRLimit(int resource, in RLimit limit);
+    [LibraryImport("libc", EntryPoint = "setrlimit", SetLastError = true)]
+    private static partial int SetRLimit(int resource, in RLimit limit);
 
     /// <summary>Logs the outcome once, when the host starts.</summary>
     private sealed partial class Report(Outcome outcome, ILogger<Report> logger) : IHostedService
