@@ -1,3 +1,4 @@
+using System.Globalization;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Npgsql;
@@ -11,9 +12,10 @@ namespace CqrsDapr.AppHost;
 internal static class PostgresExecutable
 {
     /// <summary>
-    /// PostgreSQL's default (100) is what one Npgsql pool may open by itself (Maximum Pool Size 100, the command
-    /// service's setting), before the relay's LISTEN connection, the sidecar's state-store pool, health checks and a
-    /// psql session: under load the server refused the command service ("53300: too many clients already", a 500).
+    /// PostgreSQL's default (100) was what one Npgsql pool could open by itself (Npgsql's default Maximum Pool Size,
+    /// 100; the command service now sets 40), before the relay's LISTEN connection, the sidecar's state-store pool,
+    /// health checks and a psql session: under load the server refused the command service ("53300: too many clients
+    /// already", a 500). 200 leaves room for a second replica's pool beside them.
     /// </summary>
     internal const int MaxConnections = 200;
 
@@ -30,7 +32,10 @@ internal static class PostgresExecutable
             healthCheck, _ => new PostgresHealthCheck(server.Resource), failureStatus: null, tags: null));
 
         builder.Eventing.Subscribe<BeforeResourceStartedEvent>(server.Resource, (_, cancellationToken) =>
-            InitializeAsync(binDirectory, dataDirectory, database, cancellationToken));
+        {
+            RemoveStaleLockFile(dataDirectory);
+            return InitializeAsync(binDirectory, dataDirectory, database, cancellationToken);
+        });
 
         return server
             .WithEndpoint(name: PostgresServerResource.EndpointName, scheme: "tcp", port: port)
@@ -53,6 +58,43 @@ internal static class PostgresExecutable
                 context.Args.Add($"max_connections={MaxConnections}");
             })
             .WithHealthCheck(healthCheck);
+    }
+
+    /// <summary>
+    /// A killed server leaves its lock file naming its process id. Killed with its launcher (<c>runuser</c>), that
+    /// process stays a zombie until whoever inherits it reaps it, and on some machines that is late: PostgreSQL then
+    /// takes the id for a running server and refuses to start ("lock file postmaster.pid already exists ... Is another
+    /// postmaster running"), so a restart right after a crash failed. A lock file whose process is gone or a zombie is
+    /// removed; one naming a live process is left for PostgreSQL to judge.
+    /// </summary>
+    internal static bool RemoveStaleLockFile(string dataDirectory)
+    {
+        var lockFile = Path.Combine(dataDirectory, "postmaster.pid");
+        if (!File.Exists(lockFile)
+            || !int.TryParse(File.ReadLines(lockFile).FirstOrDefault(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var pid)
+            || !OperatingSystem.IsLinux())
+        {
+            return false;
+        }
+
+        string stat;
+        try
+        {
+            stat = File.ReadAllText($"/proc/{pid}/stat");
+        }
+        catch (IOException)
+        {
+            stat = ""; // gone
+        }
+
+        // pid (comm) state ...: the state is the first field after the command name in parentheses.
+        var gone = stat.Length == 0 || stat[(stat.LastIndexOf(')') + 2)..].StartsWith('Z');
+        if (gone)
+        {
+            File.Delete(lockFile);
+        }
+
+        return gone;
     }
 
     private static async Task InitializeAsync(string binDirectory, string dataDirectory, string database, CancellationToken cancellationToken)
