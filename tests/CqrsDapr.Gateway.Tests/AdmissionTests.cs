@@ -268,7 +268,7 @@ public sealed class AdmissionTests
         await using var withoutQueue = await GatewayScenario.StartAsync(Limits(concurrency: 1, queue: 0));
 
         var settings = defaults.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<GatewayOptions>>().Value.Admission;
-        Assert.Equal((64, 64, 32, 32, 1, 768), (settings.Reads.ConcurrencyLimit, settings.Reads.QueueLimit, settings.Writes.ConcurrencyLimit, settings.Writes.QueueLimit, settings.RetryAfterSeconds, settings.MaxClientConnections));
+        Assert.Equal((16, 16, 8, 8, 1, 768), (settings.Reads.ConcurrencyLimit, settings.Reads.QueueLimit, settings.Writes.ConcurrencyLimit, settings.Writes.QueueLimit, settings.RetryAfterSeconds, settings.MaxClientConnections));
         using var response = await withoutQueue.Http.GetAsync(new Uri("/api/products", UriKind.Relative), Ct);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
     }

@@ -22,8 +22,8 @@ public sealed class ConnectionLimitTests
     {
         await using var gateway = await GatewayScenario.StartAsync();
 
-        Assert.Equal(64, MaxConnectionsPerServer(gateway, "query-service"));
-        Assert.Equal(32, MaxConnectionsPerServer(gateway, "command-service"));
+        Assert.Equal(16, MaxConnectionsPerServer(gateway, "query-service"));
+        Assert.Equal(8, MaxConnectionsPerServer(gateway, "command-service"));
     }
 
     [Fact]
