@@ -67,8 +67,11 @@ public sealed class AppMaxConcurrencyTests
         var rendering = await HelmRenderer.RenderAsync(HelmRenderer.Default);
         var writes = int.Parse(rendering.Values["gateway"]!["admission"]!["writes"]!["concurrencyLimit"]!.ToString(), CultureInfo.InvariantCulture);
 
-        // One actor turn per admitted write: the command sidecar lets as many into the app as the gateway lets in.
-        Assert.Equal(writes, Value(rendering.Values, "commandService"));
+        // One actor turn per admitted write: the command sidecar lets at least one gateway pod's admitted writes into
+        // the app (narrower, it would queue what the gateway admitted), and room for several gateway pods' writes
+        // landing on one command-service pod; the app's pool (40 = 32 turns + 8) is sized with it.
+        Assert.InRange(Value(rendering.Values, "commandService"), writes, 64);
+        Assert.Equal(32, Value(rendering.Values, "commandService"));
         foreach (var section in Sections.Values)
         {
             // daprd keeps at most 64 idle connections to the app (MaxIdleConnsPerHost): more calls at once reconnect.
