@@ -108,6 +108,9 @@ profile.Apply(builder, [commandService, queryService, gateway], [migrations], da
 // One machine, both sides: the write side's own processes yield the CPU to reads (CqrsDapr:WriteSideNice, see WriteSidePriority).
 WriteSidePriority.Add(builder, commandService.Resource, dapr.SidecarOf(commandService).Resource, writeDb.Resource);
 
+// The services and sidecars read their configuration once: no file watchers (see ConfigurationReload).
+ConfigurationReload.TurnOff(builder);
+
 // A resource that exits unexpectedly is an error in this log; the orchestrator gone, the AppHost stops with exit code 3.
 ResourceSupervisor.Add(builder);
 
