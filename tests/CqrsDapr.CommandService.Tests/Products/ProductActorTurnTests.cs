@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Data.Common;
 using CqrsDapr.CommandService.Idempotency;
 using CqrsDapr.CommandService.Persistence;
@@ -78,6 +79,95 @@ public sealed class ProductActorTurnTests(WriteDatabaseServer server)
         await using var db = WriteDatabaseServer.CreateContext(connectionString);
         Assert.False((await db.Products.SingleAsync(p => p.Id == id, Ct)).IsDeleted);
         Assert.Equal(1, await db.Outbox.CountAsync(Ct));
+    }
+
+    [Fact]
+    public async Task A_create_inserts_without_reading_the_product_first()
+    {
+        var connectionString = await server.NewMigratedDatabaseAsync();
+        var id = Guid.NewGuid();
+        var databases = new RecordingFactory(connectionString);
+
+        var created = await ActorFor(id, databases).CreateAsync(Create(id, "NEW-1"));
+
+        Assert.Equal(CommandOutcome.Accepted, created.Outcome);
+        Assert.DoesNotContain(databases.Commands, c => c.Contains("FROM products", StringComparison.Ordinal));
+        Assert.Contains(databases.Commands, c => c.Contains("INSERT INTO products", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_create_replayed_for_an_existing_product_reads_it_and_answers_product_exists_with_nothing_written()
+    {
+        var connectionString = await server.NewMigratedDatabaseAsync();
+        var id = Guid.NewGuid();
+        var databases = new RecordingFactory(connectionString);
+        var actor = ActorFor(id, databases);
+        Assert.Equal(CommandOutcome.Accepted, (await actor.CreateAsync(Create(id, "AGAIN-1"))).Outcome);
+
+        // The same call again (a sidecar retry after a lost answer), and one with another SKU for the same id.
+        var replayed = await actor.CreateAsync(Create(id, "AGAIN-1"));
+        var otherSku = await actor.CreateAsync(Create(id, "AGAIN-2"));
+
+        Assert.Equal((CommandOutcome.Conflict, "product-exists"), (replayed.Outcome, replayed.Code));
+        Assert.Equal((CommandOutcome.Conflict, "product-exists"), (otherSku.Outcome, otherSku.Code));
+        Assert.Contains(databases.Commands, c => c.Contains("FROM products", StringComparison.Ordinal)); // the fallback read
+        await using var db = WriteDatabaseServer.CreateContext(connectionString);
+        var stored = await db.Products.SingleAsync(p => p.Id == id, Ct);
+        Assert.Equal(("AGAIN-1", 1L), (stored.Sku, stored.Version));
+        Assert.Equal(1, await db.Outbox.CountAsync(Ct));
+    }
+
+    [Fact]
+    public async Task A_create_whose_sku_another_live_product_has_answers_duplicate_sku_with_nothing_written()
+    {
+        var connectionString = await server.NewMigratedDatabaseAsync();
+        var databases = new RecordingFactory(connectionString);
+        var first = Guid.NewGuid();
+        var second = Guid.NewGuid();
+        Assert.Equal(CommandOutcome.Accepted, (await ActorFor(first, databases).CreateAsync(Create(first, "TAKEN-1"))).Outcome);
+
+        var result = await ActorFor(second, databases).CreateAsync(Create(second, "TAKEN-1"));
+
+        Assert.Equal((CommandOutcome.Conflict, "duplicate-sku"), (result.Outcome, result.Code));
+        await using var db = WriteDatabaseServer.CreateContext(connectionString);
+        Assert.False(await db.Products.AnyAsync(p => p.Id == second, Ct));
+        Assert.Equal(1, await db.Outbox.CountAsync(Ct));
+    }
+
+    private static ActorCall<CreateProduct> Create(Guid id, string sku) =>
+        new(new CreateProduct(id, new NewProduct(sku, "n", null, "c", new Money(1, "EUR"), 5)), Context());
+
+    /// <summary>Contexts that record the text of every command they send.</summary>
+    private sealed class RecordingFactory(string connectionString) : IDbContextFactory<WriteDbContext>
+    {
+        private readonly ConcurrentQueue<string> commands = new();
+
+        public IReadOnlyCollection<string> Commands => commands;
+
+        public WriteDbContext CreateDbContext()
+        {
+            var options = new DbContextOptionsBuilder<WriteDbContext>();
+            PersistenceModule.Configure(options, connectionString);
+            options.AddInterceptors(new Recorder(commands));
+            return new WriteDbContext(options.Options);
+        }
+
+        private sealed class Recorder(ConcurrentQueue<string> commands) : DbCommandInterceptor
+        {
+            public override ValueTask<InterceptionResult<DbDataReader>> ReaderExecutingAsync(
+                DbCommand command, CommandEventData eventData, InterceptionResult<DbDataReader> result, CancellationToken cancellationToken = default)
+            {
+                commands.Enqueue(command.CommandText);
+                return ValueTask.FromResult(result);
+            }
+
+            public override ValueTask<InterceptionResult<int>> NonQueryExecutingAsync(
+                DbCommand command, CommandEventData eventData, InterceptionResult<int> result, CancellationToken cancellationToken = default)
+            {
+                commands.Enqueue(command.CommandText);
+                return ValueTask.FromResult(result);
+            }
+        }
     }
 
     /// <summary>Contexts whose first save(s), once armed, are preceded by another writer's committed update.</summary>
