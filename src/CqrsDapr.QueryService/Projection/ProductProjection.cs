@@ -1,4 +1,5 @@
 using CqrsDapr.Contracts;
+using CqrsDapr.Contracts.Products;
 using CqrsDapr.QueryService.Products;
 using CqrsDapr.QueryService.Views;
 
@@ -29,6 +30,8 @@ internal sealed partial class ProductProjection(
     ILogger<ProductProjection> logger)
 {
     public const int MaxAttempts = 8;
+
+    private static readonly IReadOnlyDictionary<Guid, StoredView> NothingStored = new Dictionary<Guid, StoredView>();
 
     /// <summary>One live event, into every writable generation.</summary>
     public async Task<ProjectionOutcome> ProjectAsync(EventEnvelope envelope, CancellationToken cancellationToken)
@@ -107,7 +110,11 @@ internal sealed partial class ProductProjection(
             indexes.Add(i);
         }
 
-        var stored = await store.GetManyAsync(byProduct.Keys, cancellationToken);
+        // A product created in this batch has no view unless the creation was applied before (a redelivery): it is not
+        // read, and its save is insert-only, which fails if a view is there after all; the batch is then redone event
+        // by event, with reads. The outcome is the same either way, and a batch of new products costs no read.
+        var toRead = byProduct.Where(p => !p.Value.Any(i => IsCreation(envelopes[i]))).Select(p => p.Key).ToList();
+        var stored = toRead.Count == 0 ? NothingStored : await store.GetManyAsync(toRead, cancellationToken);
         var saves = new List<(ProductView View, string? ETag)>(byProduct.Count);
         foreach (var (id, indexes) in byProduct)
         {
@@ -173,13 +180,18 @@ internal sealed partial class ProductProjection(
         return outcomes;
     }
 
-    /// <summary>One valid event into one store, with the ETag retry loop.</summary>
+    /// <summary>
+    /// One valid event into one store, with the ETag retry loop. A creation is first saved without a read, insert-only
+    /// (see <see cref="ProjectBatchAsync"/>): if a view is there already, the loop reads it and decides as usual.
+    /// </summary>
     private async Task<ProjectionOutcome> ApplyAsync(EventEnvelope envelope, IProductViewStore store, CancellationToken cancellationToken)
     {
         var id = Guid.Parse(envelope.AggregateId);
+        var read = !IsCreation(envelope);
         for (var attempt = 1; attempt <= MaxAttempts; attempt++)
         {
-            var stored = await store.GetAsync(id, cancellationToken);
+            var stored = read ? await store.GetAsync(id, cancellationToken) : null;
+            read = true;
             switch (ProductProjector.Project(stored?.View, envelope))
             {
                 case ProjectionDecision.Drop drop:
@@ -197,6 +209,10 @@ internal sealed partial class ProductProjection(
 
         return ProjectionOutcome.Retry;
     }
+
+    /// <summary>The product's first event: no view can be older than it, so if any view is stored, this one is applied.</summary>
+    private static bool IsCreation(EventEnvelope envelope) =>
+        envelope.AggregateVersion == 1 && envelope.EventType == ProductCreated.EventType;
 
     /// <summary>Counts the outcome in the metrics; for an applied event, returns its lag (occurred-at → saved).</summary>
     private TimeSpan? Count(EventEnvelope envelope, ProjectionOutcome outcome)

@@ -77,7 +77,8 @@ public sealed class SidecarConnectionTests
         await using var app = new QueryServiceWithStore(store);
         using var client = app.CreateClient();
         using var giveUp = CancellationTokenSource.CreateLinkedTokenSource(Ct);
-        using var body = new ByteArrayContent(Json(Created(Guid.NewGuid())));
+        // An update, not a creation: a creation is saved without a read, and the test holds the projection at its read.
+        using var body = new ByteArrayContent(Json(Updated(Guid.NewGuid(), 2, "Lamp")));
         body.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
 
         var delivery = client.PostAsync(new Uri(ProjectionModule.ProductsRoute, UriKind.Relative), body, giveUp.Token);
