@@ -75,6 +75,9 @@ internal sealed record CpuSample(
 {
     public double SystemSeconds => Seconds.Sum();
 
+    /// <summary>The system without Aspire's own processes (dashboard, orchestrator, AppHost): what a deployment runs.</summary>
+    public double SecondsWithoutAspire => Processes.Select((p, i) => p.Role.Contains("Aspire", StringComparison.Ordinal) ? 0 : Seconds[i]).Sum();
+
     /// <summary>What the rest of the machine took: busy − system − benchmark.</summary>
     public double OthersSeconds => double.IsNaN(MachineSeconds) ? double.NaN : Math.Max(0, MachineSeconds - SystemSeconds - BenchmarkSeconds);
 

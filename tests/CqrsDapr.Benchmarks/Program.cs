@@ -40,25 +40,25 @@ var benchmark = new SystemBenchmark(client, options, system);
 await benchmark.WarmUpAsync();
 if (!options.OnlyOverload)
 {
+    await benchmark.IdleAsync();
     await benchmark.CreateStepsAsync();
     await benchmark.ConsistencyLagAsync();
     await benchmark.GetThroughputAsync();
     var largestService = MemoryReport.Print(system);
-
-    Console.WriteLine();
-    Console.WriteLine("Targets");
-    Target($"create throughput sustained ≥ 2,000/s", $"{benchmark.SustainedCreates:N0}/s", benchmark.SustainedCreates >= 2000);
-    Target("consistency lag p50 ≤ 15 ms", benchmark.Lag.Count == 0 ? "-" : $"{benchmark.Lag.P50:F1} ms", benchmark.Lag.Count > 0 && benchmark.Lag.P50 <= 15);
-    Target("consistency lag p99 ≤ 150 ms", benchmark.Lag.Count == 0 ? "-" : $"{benchmark.Lag.P99:F1} ms{(benchmark.LagNeverVisible > 0 ? $", {benchmark.LagNeverVisible} writes never visible" : "")}",
-        benchmark.Lag.Count > 0 && benchmark.Lag.P99 <= 150 && benchmark.LagNeverVisible == 0);
-    Target("GET by id ≥ 8,000/s", $"{benchmark.BestGetsPerSecond:N0}/s", benchmark.BestGetsPerSecond >= 8000);
-    Target("peak RSS of each service < 300 MB", largestService is { } peak ? $"largest {peak.Role} {peak.Mb:F0} MB" : "no service process found",
-        largestService is { Mb: < 300 });
+    if (!options.Overload)
+    {
+        SystemTargets.Print(benchmark, largestService);
+    }
 }
 
 if (options.Overload)
 {
     await new Overload(client, options, system).RunAsync(options.OnlyOverload ? null : benchmark);
+    var afterOverload = MemoryReport.Print(system, "after the overload section");
+    if (!options.OnlyOverload)
+    {
+        SystemTargets.Print(benchmark, afterOverload);
+    }
 }
 
 if (client.RateLimited > 0)
@@ -67,5 +67,3 @@ if (client.RateLimited > 0)
 }
 
 return 0;
-
-static void Target(string name, string value, bool met) => Targets.Print(name, value, met);

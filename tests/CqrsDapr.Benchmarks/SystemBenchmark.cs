@@ -9,18 +9,47 @@ internal sealed class SystemBenchmark(GatewayClient client, BenchmarkOptions opt
     private const double SustainedShare = 0.95;
     private const double SustainedP99Ms = 1000;
     private readonly List<string> createdIds = [];
+    private readonly List<CreateStep> steps = [];
+    private readonly List<LagPhase> lags = [];
+    private readonly List<GetRun> gets = [];
 
     /// <summary>Highest create step that was sustained (see <see cref="CreateStepsAsync"/>), 0 if none.</summary>
     public int SustainedCreates { get; private set; }
 
-    public Latencies Lag { get; private set; }
-
-    public int LagNeverVisible { get; private set; }
-
     public double BestGetsPerSecond { get; private set; }
+
+    /// <summary>Every create step run, in order.</summary>
+    public IReadOnlyList<CreateStep> Steps => steps;
+
+    /// <summary>Every consistency-lag phase run, in order.</summary>
+    public IReadOnlyList<LagPhase> Lags => lags;
+
+    /// <summary>Every GET run, in order.</summary>
+    public IReadOnlyList<GetRun> Gets => gets;
+
+    /// <summary>The idle system's CPU (see <see cref="IdleAsync"/>), null before it ran.</summary>
+    public CpuSample? Idle { get; private set; }
 
     /// <summary>The products created by the create steps (the GET phase reads them; so may the overload section).</summary>
     public IReadOnlyList<string> CreatedIds => createdIds;
+
+    /// <summary>
+    /// 0. The warm system with no load at all, right after the warm-up (its last writes read back, so nothing is left to
+    /// project): % of one core per process (the dashboard and the orchestrator included, as always, and the total
+    /// without them). Right after start the same system idles far higher: the JIT is still compiling in every process.
+    /// </summary>
+    public async Task IdleAsync()
+    {
+        Console.WriteLine();
+        Console.WriteLine($"0. Idle: no request for {options.IdleSeconds:0.#} s.");
+        var cpu = CpuMeter.Start(system);
+        await Task.Delay(TimeSpan.FromSeconds(options.IdleSeconds));
+        var idle = cpu.Measure();
+        Idle = idle;
+        Console.WriteLine($"   {idle.Describe()}");
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"   without Aspire's processes (services, sidecars, databases, Redis): {idle.Percent(idle.SecondsWithoutAspire):F1} % of one core"));
+    }
 
     /// <summary>
     /// Creates at a modest rate (at most 100/s, below what this system sustains on 2 cores) and reads them back with
@@ -101,7 +130,8 @@ internal sealed class SystemBenchmark(GatewayClient client, BenchmarkOptions opt
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"   {rate,9} {count,7} {perSecond,8:F0} {Failures(status),-22}{latencies}  {(sustained ? "yes" : "no")}"));
             Console.WriteLine($"      {sending.Describe()}");
-            await PrintCostAsync(cpu, sending, lastId, lastToken, "      ", $"the {rate}/s step", $"accepted create ({accepted})", "create", accepted);
+            var (visible, catchUp, withCatchUp) = await PrintCostAsync(cpu, sending, lastId, lastToken, "      ", $"the {rate}/s step", $"accepted create ({accepted})", "create", accepted);
+            steps.Add(new CreateStep(rate, Seconds(end - start), accepted == count, perSecond, latencies, visible, catchUp, withCatchUp, accepted));
             if (perSecond < 0.5 * rate)
             {
                 Console.WriteLine($"   higher steps skipped: this one reached less than half its rate ({string.Join(", ", options.Rates.SkipWhile(r => r != rate).Skip(1))}/s not run)");
@@ -120,8 +150,16 @@ internal sealed class SystemBenchmark(GatewayClient client, BenchmarkOptions opt
     /// </summary>
     public async Task ConsistencyLagAsync()
     {
+        foreach (var rate in options.LagRates)
+        {
+            await ConsistencyLagAsync(rate);
+        }
+    }
+
+    private async Task ConsistencyLagAsync(int rate)
+    {
         Console.WriteLine();
-        Console.WriteLine($"2. Consistency lag at {options.LagRate} writes/s (open loop): write's 2xx → GET with its X-Consistency-Token answers 200.");
+        Console.WriteLine($"2. Consistency lag at {rate} writes/s (open loop): write's 2xx → GET with its X-Consistency-Token answers 200.");
         Console.WriteLine("   The lag includes one GET round trip through the gateway; plain GETs (no token) below give that round trip for scale.");
         var readable = createdIds.Count > 0 ? createdIds.Select(client.Product).ToArray() : [];
         var idle = new long[options.Quick ? 50 : 300];
@@ -132,7 +170,7 @@ internal sealed class SystemBenchmark(GatewayClient client, BenchmarkOptions opt
             idle[i] = Stopwatch.GetTimestamp() - started;
         }
 
-        var count = (int)(options.LagRate * options.LagSeconds);
+        var count = (int)(rate * options.LagSeconds);
         var write = new long[count];
         var lag = new long[count];
         var plain = new long[count];
@@ -144,7 +182,7 @@ internal sealed class SystemBenchmark(GatewayClient client, BenchmarkOptions opt
         string? lastId = null;
         string? lastToken = null;
         var cpu = CpuMeter.Start(system);
-        await OpenLoop.RunAsync(count, options.LagRate, async (i, due) =>
+        await OpenLoop.RunAsync(count, rate, async (i, due) =>
         {
             var (status, id, token) = await client.CreateAsync();
             var written = Stopwatch.GetTimestamp();
@@ -174,16 +212,17 @@ internal sealed class SystemBenchmark(GatewayClient client, BenchmarkOptions opt
         });
         var sending = cpu.Measure();
 
-        Lag = Latencies.Of(lag);
+        var lagged = Latencies.Of(lag);
         var accepted = writeStatus.Count(s => s is >= 200 and <= 299);
-        LagNeverVisible = accepted - Lag.Count;
+        var neverVisible = accepted - lagged.Count;
+        lags.Add(new LagPhase(rate, lagged, neverVisible));
         Console.WriteLine($"   {"",-44}{Latencies.Header}");
         Console.WriteLine($"   {"write (POST) latency from intended send",-44}{Latencies.Of(write)}");
-        Console.WriteLine($"   {"lag: write 2xx → token GET 200",-44}{Lag}");
+        Console.WriteLine($"   {"lag: write 2xx → token GET 200",-44}{lagged}");
         Console.WriteLine($"   {"plain GET round trip, idle (sequential)",-44}{Latencies.Of(idle)}");
         Console.WriteLine($"   {"plain GET round trip, during the phase",-44}{Latencies.Of(plain)}");
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"   writes {count}, accepted {accepted} ({Failures(writeStatus)}); visible {Lag.Count}, never visible {LagNeverVisible} ({Failures(readStatus.Where((_, i) => writeStatus[i] is >= 200 and <= 299 && readStatus[i] != 200))}); 503 behind {behind}"));
+            $"   writes {count}, accepted {accepted} ({Failures(writeStatus)}); visible {lagged.Count}, never visible {neverVisible} ({Failures(readStatus.Where((_, i) => writeStatus[i] is >= 200 and <= 299 && readStatus[i] != 200))}); 503 behind {behind}"));
         Console.WriteLine($"      {sending.Describe()}");
         await PrintCostAsync(cpu, sending, lastId, lastToken, "   ", "the lag phase",
             $"accepted write ({accepted}; each with its token GET, one in ten with a plain GET too)", "write", accepted);
@@ -230,6 +269,7 @@ internal sealed class SystemBenchmark(GatewayClient client, BenchmarkOptions opt
             var failures = statuses.SelectMany(l => l).ToArray();
             var perSecond = (all.Length - failures.Length) / elapsed;
             BestGetsPerSecond = Math.Max(BestGetsPerSecond, perSecond);
+            gets.Add(new GetRun(workers, perSecond, Latencies.Of(all), failures.Length, sample, all.Length));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"   {workers,7} {all.Length,9} {perSecond,8:F0} {Failures(failures),-22}{Latencies.Of(all)}"));
             Console.WriteLine($"      {sample.Describe()}");
@@ -243,10 +283,10 @@ internal sealed class SystemBenchmark(GatewayClient client, BenchmarkOptions opt
     /// Waits until the last write of a phase is visible, then prints the phase's cost per operation twice: CPU over the
     /// sending window (the projection may still be behind at its end), and incl. catch-up (the window plus that wait).
     /// </summary>
-    private async Task PrintCostAsync(
+    private async Task<(bool Visible, double CatchUpSeconds, CpuSample WithCatchUp)> PrintCostAsync(
         CpuMeter cpu, CpuSample sending, string? lastId, string? lastToken, string indent, string phase, string perWhat, string unit, int operations)
     {
-        var settled = await SettleAsync(lastId, lastToken, $"{indent}after {phase}");
+        var (settled, catchUp) = await SettleAsync(lastId, lastToken, $"{indent}after {phase}");
         var caughtUp = cpu.Measure();
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{indent}cost of {phase} per {perWhat}: CPU over the sending window ({sending.WallSeconds:F1} s; the projection may still be behind at its end),"));
@@ -257,25 +297,27 @@ internal sealed class SystemBenchmark(GatewayClient client, BenchmarkOptions opt
             CpuTable.Column.PercentOf(sending),
             CpuTable.Column.PerOperation($"µs/{unit}", sending, operations),
             CpuTable.Column.PerOperation($"µs/{unit} incl. catch-up", caughtUp, operations));
+        return (settled, catchUp, caughtUp);
     }
 
     /// <summary>
     /// Waits until a write is visible (its token's GET answers 200): the projection has caught up before the next
     /// step. False when there was no write to wait for or it did not become visible within two minutes.
     /// </summary>
-    private async Task<bool> SettleAsync(string? id, string? token, string when)
+    private async Task<(bool Visible, double Seconds)> SettleAsync(string? id, string? token, string when)
     {
         if (id is null || token is null)
         {
             Console.WriteLine($"{when}: no accepted write to wait for");
-            return false;
+            return (false, double.NaN);
         }
 
         var started = Stopwatch.GetTimestamp();
         var status = await client.WaitVisibleAsync(id, token, TimeSpan.FromMinutes(2));
+        var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{when}: last write visible {Stopwatch.GetElapsedTime(started).TotalSeconds:F2} s later (GET with its token: {status})"));
-        return status == 200;
+            $"{when}: last write visible {seconds:F2} s later (GET with its token: {status})"));
+        return (status == 200, seconds);
     }
 
     private async Task<long> PlainGetAsync(Uri product)
@@ -296,3 +338,13 @@ internal sealed class SystemBenchmark(GatewayClient client, BenchmarkOptions opt
 
     private static double Seconds(long ticks) => (double)ticks / Stopwatch.Frequency;
 }
+
+/// <summary>One create step: offered rate, how long it sent, whether every create was accepted, its latency and catch-up.</summary>
+internal sealed record CreateStep(
+    int Rate, double Seconds, bool AllAccepted, double PerSecond, Latencies Latency, bool Visible, double CatchUpSeconds, CpuSample WithCatchUp, int Accepted);
+
+/// <summary>One consistency-lag phase: its write rate, the lag, and accepted writes that never became visible.</summary>
+internal sealed record LagPhase(int Rate, Latencies Lag, int NeverVisible);
+
+/// <summary>One closed-loop GET run.</summary>
+internal sealed record GetRun(int Workers, double PerSecond, Latencies Latency, int Failures, CpuSample Cpu, int Requests);
