@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
@@ -9,17 +8,17 @@ using CqrsDapr.CommandService.DaprSidecar;
 using CqrsDapr.CommandService.Tests.Infrastructure;
 using CqrsDapr.CommandService.Tests.Products;
 using CqrsDapr.Contracts;
+using HoldingSidecar = CqrsDapr.TestSupport.HoldingSidecar;
 using Dapr.Actors.Runtime;
 using Dapr.Client;
-using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+
 
 namespace CqrsDapr.CommandService.Tests.DaprSidecar;
 
@@ -38,13 +37,13 @@ public sealed class SidecarConnectionTests(WriteDatabaseServer server)
     [Fact]
     public async Task Commands_share_at_most_max_connections_to_the_sidecar_and_the_ones_beyond_wait_for_a_free_one()
     {
-        await using var sidecar = await HoldingSidecar.StartAsync(HttpProtocols.Http1);
+        await using var sidecar = await HoldingSidecar.StartAsync(HttpProtocols.Http1, Ct);
         await using var app = await StartAppAsync(sidecar, maxConnections: 4, actorCallTimeout: TimeSpan.FromSeconds(30));
         using var client = app.CreateClient();
         sidecar.Answer = app.AcceptedJson;
 
         var creates = Enumerable.Range(0, 12).Select(_ => client.PostAsJsonAsync("/api/products", ProductApi.NewProduct(), Ct)).ToList();
-        await sidecar.WaitForInFlightAsync(4);
+        await sidecar.WaitForInFlightAsync(4, Wait, Ct);
         await Task.Delay(300, Ct); // room for a fifth call to arrive, were the connections not bounded
 
         Assert.Equal(4, sidecar.Calls);
@@ -63,7 +62,7 @@ public sealed class SidecarConnectionTests(WriteDatabaseServer server)
     [Fact]
     public async Task An_actor_call_past_its_deadline_answers_504_backend_timeout()
     {
-        await using var sidecar = await HoldingSidecar.StartAsync(HttpProtocols.Http1);
+        await using var sidecar = await HoldingSidecar.StartAsync(HttpProtocols.Http1, Ct);
         await using var app = await StartAppAsync(sidecar, maxConnections: 4, actorCallTimeout: TimeSpan.FromSeconds(1));
         using var client = app.CreateClient();
 
@@ -79,23 +78,23 @@ public sealed class SidecarConnectionTests(WriteDatabaseServer server)
     [Fact]
     public async Task A_client_that_goes_away_ends_the_wait_for_the_actor_call()
     {
-        await using var sidecar = await HoldingSidecar.StartAsync(HttpProtocols.Http1);
+        await using var sidecar = await HoldingSidecar.StartAsync(HttpProtocols.Http1, Ct);
         await using var app = await StartAppAsync(sidecar, maxConnections: 4, actorCallTimeout: TimeSpan.FromSeconds(30));
         using var client = app.CreateClient();
         using var goAway = CancellationTokenSource.CreateLinkedTokenSource(Ct);
 
         var create = client.PostAsJsonAsync("/api/products", ProductApi.NewProduct(), goAway.Token);
-        await sidecar.WaitForInFlightAsync(1);
+        await sidecar.WaitForInFlightAsync(1, Wait, Ct);
         await goAway.CancelAsync();
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => create);
-        await UntilAsync(() => sidecar.Abandoned == 1, Wait, "the sidecar to see the actor call abandoned");
+        await sidecar.WaitForAbandonedAsync(1, Wait, Ct);
     }
 
     [Fact]
     public async Task Publishes_share_one_http2_connection_and_one_the_sidecar_does_not_answer_times_out()
     {
-        await using var sidecar = await HoldingSidecar.StartAsync(HttpProtocols.Http2);
+        await using var sidecar = await HoldingSidecar.StartAsync(HttpProtocols.Http2, Ct);
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["DAPR_GRPC_ENDPOINT"] = sidecar.Endpoint,
@@ -112,20 +111,6 @@ public sealed class SidecarConnectionTests(WriteDatabaseServer server)
         Assert.All(failures, failure => Assert.Contains("within 2 s", failure.Message, StringComparison.Ordinal));
         Assert.Equal(10, sidecar.Calls);
         Assert.Equal(1, sidecar.Connections);
-    }
-
-    private static async Task UntilAsync(Func<bool> condition, TimeSpan timeout, string what)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (!condition())
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException($"Timed out after {timeout.TotalSeconds:0} s waiting for {what}.");
-            }
-
-            await Task.Delay(20, Ct);
-        }
     }
 
     private static EventEnvelope Envelope(int i) => new()
@@ -166,88 +151,5 @@ public sealed class SidecarConnectionTests(WriteDatabaseServer server)
             CommandResult.Accepted(1), Services.GetRequiredService<IOptions<ActorRuntimeOptions>>().Value.JsonSerializerOptions);
 
         protected override void ConfigureWebHost(IWebHostBuilder builder) => configure(builder);
-    }
-
-    /// <summary>
-    /// A stand-in sidecar (HTTP/1.1 or h2c) that holds every request until <see cref="Release"/> and then answers 200
-    /// with <see cref="Answer"/>, counting requests, the most in flight at once, connections, and abandoned requests.
-    /// </summary>
-    private sealed class HoldingSidecar : IAsyncDisposable
-    {
-        private readonly WebApplication web;
-        private readonly TaskCompletionSource released = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        private readonly ConcurrentDictionary<string, bool> connections = new(StringComparer.Ordinal);
-        private int calls;
-        private int inFlight;
-        private int maxInFlight;
-        private int abandoned;
-
-        private HoldingSidecar(WebApplication web, int port)
-        {
-            this.web = web;
-            Endpoint = $"http://127.0.0.1:{port}";
-        }
-
-        public string Endpoint { get; }
-
-        public byte[] Answer { get; set; } = [];
-
-        public int Calls => Volatile.Read(ref calls);
-
-        public int MaxInFlight => Volatile.Read(ref maxInFlight);
-
-        public int Abandoned => Volatile.Read(ref abandoned);
-
-        public int Connections => connections.Count;
-
-        public static async Task<HoldingSidecar> StartAsync(HttpProtocols protocols)
-        {
-            var port = TestSupport.FreePort.Next();
-            var builder = WebApplication.CreateSlimBuilder();
-            builder.Logging.ClearProviders();
-            builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, port, listen => listen.Protocols = protocols));
-            var web = builder.Build();
-            var sidecar = new HoldingSidecar(web, port);
-            web.Run(sidecar.HoldAsync);
-            await web.StartAsync(Ct);
-            return sidecar;
-        }
-
-        public void Release() => released.TrySetResult();
-
-        public Task WaitForInFlightAsync(int count) =>
-            UntilAsync(() => Volatile.Read(ref inFlight) >= count, Wait, $"{count} calls at the sidecar");
-
-        public async ValueTask DisposeAsync()
-        {
-            Release();
-            await web.DisposeAsync();
-        }
-
-        private async Task HoldAsync(HttpContext context)
-        {
-            connections.TryAdd(context.Connection.Id, true);
-            Interlocked.Increment(ref calls);
-            var now = Interlocked.Increment(ref inFlight);
-            int seen;
-            while (now > (seen = Volatile.Read(ref maxInFlight)) && Interlocked.CompareExchange(ref maxInFlight, now, seen) != seen)
-            {
-            }
-
-            try
-            {
-                await released.Task.WaitAsync(context.RequestAborted);
-                context.Response.ContentType = "application/json";
-                await context.Response.Body.WriteAsync(Answer, context.RequestAborted);
-            }
-            catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
-            {
-                Interlocked.Increment(ref abandoned);
-            }
-            finally
-            {
-                Interlocked.Decrement(ref inFlight);
-            }
-        }
     }
 }

@@ -1,12 +1,10 @@
-using System.Collections.Concurrent;
-using System.Net;
 using CqrsDapr.Contracts;
 using CqrsDapr.QueryService.DaprSidecar;
 using CqrsDapr.QueryService.Products;
 using CqrsDapr.QueryService.Projection;
 using CqrsDapr.QueryService.Views;
+using HoldingSidecar = CqrsDapr.TestSupport.HoldingSidecar;
 using Dapr.Client;
-using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc.Testing;
@@ -14,9 +12,9 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using static CqrsDapr.QueryService.Tests.Infrastructure.ProductEvents;
+
 
 namespace CqrsDapr.QueryService.Tests.DaprSidecar;
 
@@ -34,7 +32,7 @@ public sealed class SidecarConnectionTests
     [Fact]
     public async Task State_calls_share_one_http2_connection_and_each_has_a_deadline_the_sidecar_is_told()
     {
-        await using var sidecar = await HoldingSidecar.StartAsync(HttpProtocols.Http2);
+        await using var sidecar = await HoldingSidecar.StartAsync(HttpProtocols.Http2, Ct);
         await using var provider = Services(sidecar, ("Sidecar:CallTimeout", "00:00:02"));
         var dapr = provider.GetRequiredService<DaprClient>();
 
@@ -51,14 +49,15 @@ public sealed class SidecarConnectionTests
     [Fact]
     public async Task Bulk_saves_share_at_most_max_connections_and_the_chunks_beyond_wait_for_a_free_one()
     {
-        await using var sidecar = await HoldingSidecar.StartAsync(HttpProtocols.Http1);
+        await using var sidecar = await HoldingSidecar.StartAsync(HttpProtocols.Http1, Ct);
+        sidecar.StatusCode = StatusCodes.Status204NoContent; // what daprd answers a state save
         await using var provider = Services(sidecar, ("Sidecar:MaxConnections", "2"));
         var stores = new DaprProductViewStores(
             provider.GetRequiredService<DaprClient>(), provider.GetRequiredService<IConfiguration>(), provider.GetRequiredService<IOptions<SidecarOptions>>());
         var views = Enumerable.Range(0, 2000).Select(_ => (View(Guid.NewGuid()), (string?)null)).ToList();
 
         var save = stores.Generation(1).TrySaveManyAsync(views, Ct); // 4 chunks of 500, sent 4 at a time
-        await sidecar.WaitForInFlightAsync(2);
+        await sidecar.WaitForInFlightAsync(2, Wait, Ct);
         await Task.Delay(300, Ct); // room for a third chunk to arrive, were the connections not bounded
 
         Assert.Equal(2, sidecar.Calls);
@@ -180,92 +179,5 @@ public sealed class SidecarConnectionTests
             Task.FromResult<(GenerationsDocument?, string?)>((null, null));
 
         Task<bool> IGenerationsStore.TrySaveAsync(GenerationsDocument document, string? etag, CancellationToken cancellationToken) => Task.FromResult(true);
-    }
-
-    /// <summary>
-    /// A stand-in sidecar (HTTP/1.1 or h2c) that holds every request until <see cref="Release"/> and then answers 204,
-    /// counting requests, the most in flight at once and connections, and keeping each request's <c>grpc-timeout</c>.
-    /// </summary>
-    private sealed class HoldingSidecar : IAsyncDisposable
-    {
-        private readonly WebApplication web;
-        private readonly TaskCompletionSource released = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        private readonly ConcurrentDictionary<string, bool> connections = new(StringComparer.Ordinal);
-        private readonly ConcurrentQueue<string> deadlines = new();
-        private int calls;
-        private int inFlight;
-        private int maxInFlight;
-
-        private HoldingSidecar(WebApplication web, int port)
-        {
-            this.web = web;
-            Endpoint = $"http://127.0.0.1:{port}";
-        }
-
-        public string Endpoint { get; }
-
-        public int Calls => Volatile.Read(ref calls);
-
-        public int MaxInFlight => Volatile.Read(ref maxInFlight);
-
-        public int Connections => connections.Count;
-
-        public IReadOnlyList<string> Deadlines => [.. deadlines];
-
-        public static async Task<HoldingSidecar> StartAsync(HttpProtocols protocols)
-        {
-            var port = TestSupport.FreePort.Next();
-            var builder = WebApplication.CreateSlimBuilder();
-            builder.Logging.ClearProviders();
-            builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, port, listen => listen.Protocols = protocols));
-            var web = builder.Build();
-            var sidecar = new HoldingSidecar(web, port);
-            web.Run(sidecar.HoldAsync);
-            await web.StartAsync(Ct);
-            return sidecar;
-        }
-
-        public void Release() => released.TrySetResult();
-
-        public async Task WaitForInFlightAsync(int count)
-        {
-            var deadline = DateTime.UtcNow + Wait;
-            while (Volatile.Read(ref inFlight) < count)
-            {
-                Assert.True(DateTime.UtcNow < deadline, $"{count} calls never reached the sidecar at once");
-                await Task.Delay(20, Ct);
-            }
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            Release();
-            await web.DisposeAsync();
-        }
-
-        private async Task HoldAsync(HttpContext context)
-        {
-            connections.TryAdd(context.Connection.Id, true);
-            deadlines.Enqueue(context.Request.Headers[SidecarCallDeadline.Header].ToString());
-            Interlocked.Increment(ref calls);
-            var now = Interlocked.Increment(ref inFlight);
-            int seen;
-            while (now > (seen = Volatile.Read(ref maxInFlight)) && Interlocked.CompareExchange(ref maxInFlight, now, seen) != seen)
-            {
-            }
-
-            try
-            {
-                await released.Task.WaitAsync(context.RequestAborted);
-                context.Response.StatusCode = StatusCodes.Status204NoContent;
-            }
-            catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
-            {
-            }
-            finally
-            {
-                Interlocked.Decrement(ref inFlight);
-            }
-        }
     }
 }
