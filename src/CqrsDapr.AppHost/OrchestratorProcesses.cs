@@ -22,7 +22,7 @@ internal static class OrchestratorProcesses
         }
 
         var pid = resourcePid;
-        while (Stat(pid) is { } stat && stat.ParentPid > 1 && Stat(stat.ParentPid) is { } parent && Name(stat.ParentPid) == DcpName)
+        while (ProcessStat.Read(pid) is { } stat && stat.ParentPid > 1 && ProcessStat.Read(stat.ParentPid) is { } parent && Name(stat.ParentPid) == DcpName)
         {
             found.Add(new ProcessIdentity(stat.ParentPid, parent.StartTime, CommandLine(stat.ParentPid)));
             pid = stat.ParentPid;
@@ -33,31 +33,10 @@ internal static class OrchestratorProcesses
 
     /// <summary>Whether the process still runs: same process id and start time, not a zombie.</summary>
     public static bool IsRunning(ProcessIdentity process) =>
-        Stat(process.Pid) is { } stat && stat.StartTime == process.StartTime && stat.State is not ('Z' or 'X' or 'x');
+        ProcessStat.Read(process.Pid) is { } stat && stat.StartTime == process.StartTime && !stat.IsZombie;
 
     /// <summary>The parent's process id, or null when <paramref name="pid"/> is gone.</summary>
-    internal static int? ParentOf(int pid) => Stat(pid)?.ParentPid;
-
-    /// <summary><c>/proc/{pid}/stat</c>: state, parent and start time (fields 3, 4 and 22, after the command in parentheses).</summary>
-    internal static ProcessStat? Stat(int pid)
-    {
-        string text;
-        try
-        {
-            text = File.ReadAllText($"/proc/{pid.ToString(CultureInfo.InvariantCulture)}/stat");
-        }
-        catch (Exception error) when (error is IOException or UnauthorizedAccessException)
-        {
-            return null;
-        }
-
-        var fields = text[(text.LastIndexOf(')') + 2)..].Split(' ');
-        return fields.Length > 19
-            && int.TryParse(fields[1], NumberStyles.None, CultureInfo.InvariantCulture, out var parent)
-            && ulong.TryParse(fields[19], NumberStyles.None, CultureInfo.InvariantCulture, out var startTime)
-            ? new ProcessStat(fields[0][0], parent, startTime)
-            : null;
-    }
+    internal static int? ParentOf(int pid) => ProcessStat.Read(pid)?.ParentPid;
 
     private static string? Name(int pid)
     {
@@ -87,6 +66,3 @@ internal static class OrchestratorProcesses
 
 /// <summary>A process, told apart from a later one with the same id by its start time; <see cref="Command"/> is for messages.</summary>
 internal sealed record ProcessIdentity(int Pid, ulong StartTime, string Command);
-
-/// <summary>The fields of <c>/proc/{pid}/stat</c> used here.</summary>
-internal sealed record ProcessStat(char State, int ParentPid, ulong StartTime);

@@ -77,18 +77,7 @@ internal static class PostgresExecutable
             return false;
         }
 
-        string stat;
-        try
-        {
-            stat = File.ReadAllText($"/proc/{pid}/stat");
-        }
-        catch (IOException)
-        {
-            stat = ""; // gone
-        }
-
-        // pid (comm) state ...: the state is the first field after the command name in parentheses.
-        var gone = stat.Length == 0 || stat[(stat.LastIndexOf(')') + 2)..].StartsWith('Z');
+        var gone = ProcessStat.Read(pid) is not { IsZombie: false };
         if (gone)
         {
             File.Delete(lockFile);

@@ -22,7 +22,6 @@ internal sealed partial class ResourceSupervisor(
     public const int OrchestratorLostExitCode = 3;
 
     private static readonly TimeSpan ProcessCheckInterval = TimeSpan.FromSeconds(1);
-    private static readonly string[] PidProperties = ["executable.pid", "project.pid"];
 
     private readonly ResourceExits exits = new();
     private readonly TaskCompletionSource<IReadOnlyList<ProcessIdentity>> orchestrator = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -92,9 +91,7 @@ internal sealed partial class ResourceSupervisor(
     /// <summary>DCP's processes, from the first resource process Aspire reports (Linux).</summary>
     private void FindOrchestrator(CustomResourceSnapshot snapshot)
     {
-        if (orchestrator.Task.IsCompleted || !OperatingSystem.IsLinux()
-            || snapshot.Properties.FirstOrDefault(p => PidProperties.Contains(p.Name))?.Value is not { } value
-            || !int.TryParse(Convert.ToString(value, CultureInfo.InvariantCulture), NumberStyles.None, CultureInfo.InvariantCulture, out var pid) || pid <= 0)
+        if (orchestrator.Task.IsCompleted || !OperatingSystem.IsLinux() || ResourcePid.Of(snapshot) is not { } pid)
         {
             return;
         }

@@ -4,7 +4,6 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using YamlDotNet.RepresentationModel;
 
 namespace CqrsDapr.AppHost;
 
@@ -179,30 +178,9 @@ internal sealed record ChartDefaults(string SamplingRate, string LogLevel, strin
 
     public static ChartDefaults Read(string valuesPath)
     {
-        if (!File.Exists(valuesPath))
-        {
-            throw new InvalidOperationException($"The production profile reads the Helm chart's defaults from {valuesPath}, which is missing.");
-        }
-
-        var stream = new YamlStream();
-        using (var reader = new StreamReader(valuesPath))
-        {
-            stream.Load(reader);
-        }
-
-        var root = stream.Documents.Count > 0 ? stream.Documents[0].RootNode as YamlMappingNode : null;
-        string Scalar(params string[] path)
-        {
-            YamlNode? node = root;
-            foreach (var key in path)
-            {
-                node = node is YamlMappingNode mapping && mapping.Children.TryGetValue(new YamlScalarNode(key), out var child) ? child : null;
-            }
-
-            return node is YamlScalarNode { Value: { Length: > 0 } value }
-                ? value
-                : throw new InvalidOperationException($"{valuesPath} has no value {string.Join('.', path)}, which the production profile runs with.");
-        }
+        var values = ChartValues.Load(valuesPath, "the production profile's settings");
+        string Scalar(params string[] path) => values.Scalar(path)
+            ?? throw new InvalidOperationException($"{valuesPath} has no value {string.Join('.', path)}, which the production profile runs with.");
 
         var samplingRate = Scalar("dapr", "tracing", "samplingRate");
         if (!double.TryParse(samplingRate, NumberStyles.Float, CultureInfo.InvariantCulture, out var rate) || rate is < 0 or > 1)
@@ -221,28 +199,11 @@ internal sealed record ChartDefaults(string SamplingRate, string LogLevel, strin
     /// </summary>
     public static IReadOnlyDictionary<string, int> AppMaxConcurrency(string valuesPath)
     {
-        if (!File.Exists(valuesPath))
-        {
-            throw new InvalidOperationException($"The sidecars' app-max-concurrency is read from the Helm chart's defaults, {valuesPath}, which is missing.");
-        }
-
-        var stream = new YamlStream();
-        using (var reader = new StreamReader(valuesPath))
-        {
-            stream.Load(reader);
-        }
-
-        var root = stream.Documents.Count > 0 ? stream.Documents[0].RootNode as YamlMappingNode : null;
+        var values = ChartValues.Load(valuesPath, "the sidecars' app-max-concurrency");
         var limits = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var (appId, section) in new[] { ("command-service", "commandService"), ("query-service", "queryService") })
         {
-            YamlNode? node = root;
-            foreach (var key in new[] { section, "dapr", "appMaxConcurrency" })
-            {
-                node = node is YamlMappingNode mapping && mapping.Children.TryGetValue(new YamlScalarNode(key), out var child) ? child : null;
-            }
-
-            limits[appId] = node is YamlScalarNode { Value: { } text } && int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var limit) && limit > 0
+            limits[appId] = int.TryParse(values.Scalar(section, "dapr", "appMaxConcurrency"), NumberStyles.Integer, CultureInfo.InvariantCulture, out var limit) && limit > 0
                 ? limit
                 : throw new InvalidOperationException($"{valuesPath} has no positive whole number {section}.dapr.appMaxConcurrency, which the sidecars run with.");
         }

@@ -25,7 +25,6 @@ internal sealed partial class WriteSidePriority(
     public const int DefaultNiceness = 10;
 
     private const int PrioProcess = 0;
-    private static readonly string[] PidProperties = ["executable.pid", "project.pid"];
 
     internal sealed record Settings(int Niceness, IReadOnlySet<string> Resources);
 
@@ -54,7 +53,7 @@ internal sealed partial class WriteSidePriority(
         {
             await foreach (var change in notifications.WatchAsync(stoppingToken))
             {
-                if (!settings.Resources.Contains(change.Resource.Name) || ProcessId(change.Snapshot) is not { } pid
+                if (!settings.Resources.Contains(change.Resource.Name) || ResourcePid.Of(change.Snapshot) is not { } pid
                     || (done.TryGetValue(change.Resource.Name, out var before) && before == pid))
                 {
                     continue;
@@ -68,14 +67,6 @@ internal sealed partial class WriteSidePriority(
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
         }
-    }
-
-    private static int? ProcessId(CustomResourceSnapshot snapshot)
-    {
-        var value = snapshot.Properties.FirstOrDefault(p => PidProperties.Contains(p.Name))?.Value;
-        return int.TryParse(Convert.ToString(value, CultureInfo.InvariantCulture), NumberStyles.Integer, CultureInfo.InvariantCulture, out var pid) && pid > 0
-            ? pid
-            : null;
     }
 
     /// <summary>Sets the niceness of every thread of <paramref name="root"/> and of its descendants; returns how many.</summary>
@@ -113,26 +104,10 @@ internal sealed partial class WriteSidePriority(
         var children = new Dictionary<int, List<int>>();
         foreach (var directory in Directory.EnumerateDirectories("/proc"))
         {
-            if (!int.TryParse(Path.GetFileName(directory), NumberStyles.Integer, CultureInfo.InvariantCulture, out var pid))
+            if (int.TryParse(Path.GetFileName(directory), NumberStyles.Integer, CultureInfo.InvariantCulture, out var pid)
+                && ProcessStat.Read(pid) is { } stat)
             {
-                continue;
-            }
-
-            string stat;
-            try
-            {
-                stat = File.ReadAllText(Path.Combine(directory, "stat"));
-            }
-            catch (IOException)
-            {
-                continue;
-            }
-
-            // pid (comm) state ppid ...: comm may hold spaces and parentheses, so read after the last ')'.
-            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-            if (fields.Length > 1 && int.TryParse(fields[1], NumberStyles.Integer, CultureInfo.InvariantCulture, out var parent))
-            {
-                (children.TryGetValue(parent, out var list) ? list : children[parent] = []).Add(pid);
+                (children.TryGetValue(stat.ParentPid, out var list) ? list : children[stat.ParentPid] = []).Add(pid);
             }
         }
 

@@ -75,6 +75,6 @@ public sealed class OrchestratorProcessesTests : IDisposable
 
         Assert.Empty(OrchestratorProcesses.Above(Environment.ProcessId));
         Assert.Empty(OrchestratorProcesses.Above(int.MaxValue));
-        Assert.Null(OrchestratorProcesses.Stat(int.MaxValue));
+        Assert.Null(ProcessStat.Read(int.MaxValue));
     }
 }
