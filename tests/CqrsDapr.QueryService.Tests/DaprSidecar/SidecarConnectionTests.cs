@@ -5,6 +5,7 @@ using CqrsDapr.QueryService.Projection;
 using CqrsDapr.QueryService.Views;
 using HoldingSidecar = CqrsDapr.TestSupport.HoldingSidecar;
 using Dapr.Client;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc.Testing;
@@ -83,7 +84,7 @@ public sealed class SidecarConnectionTests
         var delivery = client.PostAsync(new Uri(ProjectionModule.ProductsRoute, UriKind.Relative), body, giveUp.Token);
         await store.Read.Task.WaitAsync(Wait, Ct);
         await giveUp.CancelAsync(); // the sidecar went away between the projection's read and its write
-        await Task.Delay(500, Ct); // for the abort to reach the app's request
+        await app.Aborted.Task.WaitAsync(Wait, Ct); // the app's request saw it
         store.Release();
 
         Assert.True(await store.Saved.Task.WaitAsync(Wait, Ct), "the write ran with a cancelled token");
@@ -112,9 +113,14 @@ public sealed class SidecarConnectionTests
         return new ServiceCollection().AddSingleton<IConfiguration>(configuration).AddSidecarConnections(configuration).BuildServiceProvider();
     }
 
-    /// <summary>The query service with its views in <paramref name="store"/> (generation 1, no generations document).</summary>
+    /// <summary>
+    /// The query service with its views in <paramref name="store"/> (generation 1, no generations document);
+    /// <see cref="Aborted"/> completes when a request's client goes away.
+    /// </summary>
     private sealed class QueryServiceWithStore(HoldingViewStore store) : WebApplicationFactory<Program>
     {
+        public TaskCompletionSource Aborted { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
         protected override void ConfigureWebHost(IWebHostBuilder builder)
         {
             builder.UseEnvironment("Production");
@@ -123,7 +129,21 @@ public sealed class SidecarConnectionTests
             {
                 services.AddSingleton<IProductViewStores>(store);
                 services.AddSingleton<IGenerationsStore>(store);
+                services.AddSingleton<IStartupFilter>(new AbortSignal(Aborted));
             });
+        }
+
+        private sealed class AbortSignal(TaskCompletionSource aborted) : IStartupFilter
+        {
+            public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
+            {
+                app.Use((context, following) =>
+                {
+                    context.RequestAborted.Register(() => aborted.TrySetResult());
+                    return following(context);
+                });
+                next(app);
+            };
         }
     }
 
