@@ -17,8 +17,10 @@ public sealed class PostgresLockFileTests : IDisposable
     public async Task A_lock_file_naming_a_zombie_is_removed()
     {
         Assert.SkipUnless(OperatingSystem.IsLinux(), "process states are read from /proc");
-        // `sleep 0` exits and its parent (the shell, replaced by `sleep 300`) never reaps it: a zombie.
-        using var parent = Process.Start(new ProcessStartInfo("bash", ["-c", "sleep 0 & exec sleep 300"]) { UseShellExecute = false })!;
+        // The child waits until its parent shell has become `sleep 300`, then exits; `sleep` never reaps it: a zombie.
+        // Exiting any earlier would race the shell, which reaps children that end before its exec.
+        const string script = "p=$$; (until [ \"$(cat /proc/$p/comm)\" = sleep ]; do sleep 0.01; done) & exec sleep 300";
+        using var parent = Process.Start(new ProcessStartInfo("bash", ["-c", script]) { UseShellExecute = false })!;
         try
         {
             var zombie = await ZombieChildAsync(parent.Id);
