@@ -1,11 +1,25 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
 using CqrsDapr.Benchmarks;
+using CqrsDapr.Benchmarks.HopFloor;
 
 // The system benchmark: a RUNNING system (README, "System benchmark"), driven through its gateway only.
 // dotnet run -c Release --project tests/CqrsDapr.Benchmarks [-- --quick] [--url http://localhost:8080] [--help]
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
+if (args.FirstOrDefault() == HopServer.Command)
+{
+    return await HopServer.RunAsync(args); // one process of the hop floor's chain, started by the hop-floor command
+}
+
+// Enough threads from the first second: a burst of answers must not wait for the pool to grow.
+ThreadPool.GetMinThreads(out var workerThreads, out var ioThreads);
+ThreadPool.SetMinThreads(Math.Max(workerThreads, 64), ioThreads);
+if (args.FirstOrDefault() == HopFloorBenchmark.Command)
+{
+    return await HopFloorBenchmark.RunAsync(args);
+}
+
 var options = BenchmarkOptions.Parse(args, out var error);
 if (options is null)
 {
@@ -13,9 +27,6 @@ if (options is null)
     return error is null ? 0 : 2;
 }
 
-// Enough threads from the first second: a burst of answers must not wait for the pool to grow.
-ThreadPool.GetMinThreads(out var workerThreads, out var ioThreads);
-ThreadPool.SetMinThreads(Math.Max(workerThreads, 64), ioThreads);
 
 using var client = new GatewayClient(options.Gateway, options.Connections);
 Console.WriteLine($"CqrsDapr system benchmark, through the gateway only ({(options.OnlyOverload ? "overload section only" : options.Quick ? "quick" : "full")}), {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");

@@ -54,6 +54,9 @@ internal sealed class SystemProcesses
         }
     }
 
+    /// <summary>Processes this benchmark started itself (the hop floor's chain), described by <paramref name="rule"/>.</summary>
+    public static SystemProcesses Of(IReadOnlyList<SystemProcess> processes, string rule) => new(processes, rule);
+
     public static SystemProcesses Find(Uri gateway, int? rootPid, int? appHostPid)
     {
         if (!Directory.Exists("/proc/self"))
