@@ -47,7 +47,10 @@ public sealed partial class PostgresServer : IAsyncDisposable
                     "-c", "listen_addresses=127.0.0.1",
                     "-c", "fsync=off",
                     "-c", "synchronous_commit=off",
-                    "-c", "full_page_writes=off"),
+                    "-c", "full_page_writes=off",
+                    // One server serves a whole test assembly, each test its own database, and every database's pool
+                    // keeps its idle connections until the process ends: 100 (the default) runs out.
+                    "-c", "max_connections=300"),
                 ServiceUser,
                 abortSignal: PosixSignal.SIGQUIT), // "Immediate" shutdown: no checkpoint, crash recovery on the next start.
             probe: ProbeAsync,
