@@ -86,7 +86,7 @@ internal static class EventLogEndpoint
             .Take((int)limit)
             .ToListAsync(cancellationToken);
 
-        var events = rows.Select(OutboxRelay.ToEnvelope).ToList();
+        var events = rows.Select(OutboxRowPublisher.ToEnvelope).ToList();
         return TypedResults.Ok(new EventLogPage
         {
             Events = events,
@@ -118,7 +118,7 @@ internal static class EventLogEndpoint
             .ToListAsync(cancellationToken);
         return new EventLogPage
         {
-            Events = [.. page.Select(OutboxRelay.ToEnvelope)],
+            Events = [.. page.Select(OutboxRowPublisher.ToEnvelope)],
             Cursor = page.Count == limit ? new EventLogCursor(page[^1].AggregateType, page[^1].AggregateId, page[^1].AggregateVersion).Encode() : null,
         };
     }

@@ -8,7 +8,8 @@ namespace CqrsDapr.CommandService.Outbox;
 internal static class OutboxModule
 {
     /// <summary>
-    /// The outbox relay (a hosted service) with its options (section <c>Outbox</c>, validated on start), metrics,
+    /// The dispatch that publishes each event right after its commit (<see cref="ICommittedEvents"/>), the marking of
+    /// what it published, and the outbox relay (hosted services) with their options (section <c>Outbox</c>, validated on start), metrics,
     /// retention, the Dapr publisher and the <c>outbox</c> health check (see <see cref="OutboxHealthCheck"/>; untagged,
     /// so on <c>/health</c> and not on <c>/alive</c>). Needs the write database (<c>AddWriteDatabase</c>).
     /// </summary>
@@ -21,6 +22,9 @@ internal static class OutboxModule
         services.AddSidecarConnections(configuration); // the DaprClient the publisher sends through, unless one is registered
 
         services.TryAddSingleton<IOutboxPublisher, DaprOutboxPublisher>();
+        services.TryAddSingleton<OutboxRowPublisher>();
+        services.TryAddSingleton<OutboxPublishedMarks>();
+        services.TryAddSingleton<ICommittedEvents, OutboxDispatch>();
         services.TryAddSingleton<OutboxMetrics>();
         services.TryAddSingleton<OutboxRetention>();
         services.TryAddSingleton<OutboxHeartbeat>();
@@ -36,6 +40,7 @@ internal static class OutboxModule
                 timeout: outbox.Value.HealthCheckTimeout)));
         services.AddSingleton<OutboxRelay>();
         services.AddHostedService(provider => provider.GetRequiredService<OutboxRelay>());
+        services.AddHostedService(provider => provider.GetRequiredService<OutboxPublishedMarks>());
         return services;
     }
 }

@@ -10,6 +10,30 @@ internal sealed class OutboxOptions
     /// <summary>Run the relay in this process. Off for processes that only write (the relay can run elsewhere).</summary>
     public bool Enabled { get; set; } = true;
 
+    /// <summary>
+    /// Publish each event right after its transaction commits, from the process that committed it
+    /// (<see cref="OutboxDispatch"/>), and mark it published in batches; the relay then only takes the rows the dispatch
+    /// left (older than <see cref="RelayGrace"/>). Off: the relay publishes every row, woken by NOTIFY.
+    /// </summary>
+    public bool PublishOnCommit { get; set; } = true;
+
+    /// <summary>
+    /// With <see cref="PublishOnCommit"/>: how long an unpublished row is left to its dispatch before the relay takes
+    /// it. A dispatch gives up after half of it, so the relay does not publish a row while its dispatch is under way
+    /// (if the clocks of the process and the database agree within the other half: otherwise the cost is a duplicate,
+    /// which consumers ignore).
+    /// </summary>
+    public TimeSpan RelayGrace { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>With <see cref="PublishOnCommit"/>: how long published rows gather before one statement marks them all.</summary>
+    public TimeSpan MarkDelay { get; set; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>
+    /// With <see cref="PublishOnCommit"/>: publishes under way at most; a commit beyond them is left to the relay, so a
+    /// slow or absent sidecar never piles up work in the process.
+    /// </summary>
+    public int MaxDispatchesInFlight { get; set; } = 64;
+
     /// <summary>Rows claimed and published per transaction.</summary>
     public int BatchSize { get; set; } = 100;
 
@@ -48,6 +72,21 @@ internal sealed class OutboxOptionsValidator : IValidateOptions<OutboxOptions>
         if (options.BatchSize is < 1 or > 10_000)
         {
             errors.Add($"{OutboxOptions.Section}:{nameof(OutboxOptions.BatchSize)} must be between 1 and 10000 (was {options.BatchSize}).");
+        }
+
+        if (options.RelayGrace <= TimeSpan.Zero)
+        {
+            errors.Add($"{OutboxOptions.Section}:{nameof(OutboxOptions.RelayGrace)} must be positive (was {options.RelayGrace}).");
+        }
+
+        if (options.MarkDelay < TimeSpan.Zero)
+        {
+            errors.Add($"{OutboxOptions.Section}:{nameof(OutboxOptions.MarkDelay)} must not be negative (was {options.MarkDelay}).");
+        }
+
+        if (options.MaxDispatchesInFlight < 1)
+        {
+            errors.Add($"{OutboxOptions.Section}:{nameof(OutboxOptions.MaxDispatchesInFlight)} must be at least 1 (was {options.MaxDispatchesInFlight}).");
         }
 
         if (options.PollInterval <= TimeSpan.Zero)

@@ -1,15 +1,15 @@
-using System.Diagnostics;
-using System.Text.Json;
-using CqrsDapr.CommandService.Diagnostics;
 using CqrsDapr.CommandService.Persistence;
-using CqrsDapr.Contracts;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
 namespace CqrsDapr.CommandService.Outbox;
 
 /// <summary>
-/// Publishes committed outbox rows to the broker. Wakes on the commit notification (or the fallback poll), then drains:
+/// Publishes committed outbox rows to the broker. With <see cref="OutboxOptions.PublishOnCommit"/> (the default) the
+/// rows are published right after their commit by <see cref="OutboxDispatch"/>, and the relay is the safety net: on its
+/// poll it takes the rows older than <see cref="OutboxOptions.RelayGrace"/> that are still unpublished (the dispatch
+/// failed, was over its limit, or its process died). Without it the relay publishes every row: it wakes on the
+/// commit notification (or the fallback poll). Either way it drains:
 /// claims due unpublished rows in sequence order with <c>FOR UPDATE SKIP LOCKED</c> (so any number of replicas can run
 /// it), publishes them and marks them published in the same transaction. A failed publish is recorded on its row
 /// (attempts, next attempt, last error), the batch stops there and the relay backs off: while the broker or sidecar is
@@ -26,7 +26,7 @@ internal sealed partial class OutboxRelay : BackgroundService
     private const int LastErrorMaxLength = 2000;
 
     private readonly IDbContextFactory<WriteDbContext> dbFactory;
-    private readonly IOutboxPublisher publisher;
+    private readonly OutboxRowPublisher publisher;
     private readonly OutboxMetrics metrics;
     private readonly OutboxRetention retention;
     private readonly OutboxOptions options;
@@ -39,7 +39,7 @@ internal sealed partial class OutboxRelay : BackgroundService
 
     public OutboxRelay(
         IDbContextFactory<WriteDbContext> dbFactory,
-        IOutboxPublisher publisher,
+        OutboxRowPublisher publisher,
         OutboxMetrics metrics,
         OutboxRetention retention,
         IOptions<OutboxOptions> options,
@@ -55,7 +55,8 @@ internal sealed partial class OutboxRelay : BackgroundService
         this.heartbeat = heartbeat;
         this.time = time;
         this.logger = logger;
-        if (this.options.ListenForNotifications)
+        // Rows published on commit need no wake-up: the relay only sweeps, on its poll, what the dispatch left.
+        if (this.options.ListenForNotifications && !this.options.PublishOnCommit)
         {
             using var db = dbFactory.CreateDbContext();
             var connectionString = db.Database.GetConnectionString()
@@ -156,14 +157,27 @@ internal sealed partial class OutboxRelay : BackgroundService
 
         // Due and unpublished, oldest first; rows another replica holds are skipped, not waited for. Never "sequence >
         // last seen": sequences commit out of order, so a high-water mark would skip a late commit forever.
-        var rows = await db.Outbox.FromSql(
-            $"""
-            SELECT * FROM outbox
-            WHERE published_at IS NULL AND (next_attempt_at IS NULL OR next_attempt_at <= now())
-            ORDER BY sequence
-            LIMIT {options.BatchSize}
-            FOR UPDATE SKIP LOCKED
-            """).AsNoTracking().ToListAsync(stoppingToken);
+        // When rows are published on commit (OutboxDispatch), a row is the relay's only once it has waited out the
+        // grace: the dispatch failed, was skipped, or its process died before it could publish.
+        var claim = options.PublishOnCommit
+            ? db.Outbox.FromSql(
+                $"""
+                SELECT * FROM outbox
+                WHERE published_at IS NULL AND (next_attempt_at IS NULL OR next_attempt_at <= now())
+                  AND occurred_at <= now() - {options.RelayGrace}
+                ORDER BY sequence
+                LIMIT {options.BatchSize}
+                FOR UPDATE SKIP LOCKED
+                """)
+            : db.Outbox.FromSql(
+                $"""
+                SELECT * FROM outbox
+                WHERE published_at IS NULL AND (next_attempt_at IS NULL OR next_attempt_at <= now())
+                ORDER BY sequence
+                LIMIT {options.BatchSize}
+                FOR UPDATE SKIP LOCKED
+                """);
+        var rows = await claim.AsNoTracking().ToListAsync(stoppingToken);
         if (rows.Count == 0)
         {
             return (0, false);
@@ -180,9 +194,8 @@ internal sealed partial class OutboxRelay : BackgroundService
 
             try
             {
-                await PublishAsync(row, stoppingToken);
+                await publisher.PublishAsync(row, stoppingToken);
                 published.Add(row.Sequence);
-                metrics.Published(time.GetUtcNow() - row.OccurredAt);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
@@ -190,7 +203,6 @@ internal sealed partial class OutboxRelay : BackgroundService
             }
             catch (Exception ex)
             {
-                metrics.PublishFailed();
                 failure = (row, ex);
                 break;
             }
@@ -226,51 +238,6 @@ internal sealed partial class OutboxRelay : BackgroundService
 
         await transaction.CommitAsync(finish);
         return (rows.Count, failure is not null);
-    }
-
-    private async Task PublishAsync(OutboxMessage row, CancellationToken cancellationToken)
-    {
-        var topic = OutboxTopics.For(row.AggregateType)
-            ?? throw new InvalidOperationException($"No topic is mapped for aggregate type '{row.AggregateType}'.");
-
-        // Continue the trace of the command that raised the event (stored with the row).
-        ActivityContext.TryParse(row.TraceParent, row.TraceState, isRemote: true, out var parent);
-        using var activity = CommandServiceTelemetry.ActivitySource.StartActivity($"publish {topic}", ActivityKind.Producer, parent);
-        activity?.SetTag("messaging.system", "dapr");
-        activity?.SetTag("messaging.operation.type", "send");
-        activity?.SetTag("messaging.destination.name", topic);
-        activity?.SetTag("messaging.message.id", row.EventId.ToString());
-        activity?.SetTag("cqrsdapr.outbox.sequence", row.Sequence);
-
-        try
-        {
-            await publisher.PublishAsync(topic, ToEnvelope(row), cancellationToken);
-        }
-        catch (Exception ex)
-        {
-            activity?.AddException(ex);
-            activity?.SetStatus(ActivityStatusCode.Error, ex.GetType().Name);
-            throw;
-        }
-    }
-
-    internal static EventEnvelope ToEnvelope(OutboxMessage row)
-    {
-        using var payload = JsonDocument.Parse(row.Payload);
-        return new EventEnvelope
-        {
-            EventId = row.EventId,
-            EventType = row.EventType,
-            SchemaVersion = row.SchemaVersion,
-            AggregateType = row.AggregateType,
-            AggregateId = row.AggregateId,
-            AggregateVersion = row.AggregateVersion,
-            Sequence = row.Sequence,
-            OccurredAt = row.OccurredAt,
-            CorrelationId = row.CorrelationId,
-            CausationId = row.CausationId,
-            Data = payload.RootElement.Clone(),
-        };
     }
 
     private async Task RefreshBacklogIfDueAsync(CancellationToken cancellationToken)

@@ -28,7 +28,8 @@ public interface IProductActor : IActor
 /// <summary>
 /// One turn = one command: a fresh <see cref="WriteDbContext"/>, one transaction in which the product is loaded,
 /// <see cref="ProductDecisions"/> decides, and the new state, its outbox row and the idempotency record are saved
-/// together. Dapr runs one turn at a time per product across the cluster; the <see cref="Product.Version"/>
+/// together; once committed, its event is handed to the dispatch (<see cref="ICommittedEvents"/>), which publishes it
+/// without the turn waiting. Dapr runs one turn at a time per product across the cluster; the <see cref="Product.Version"/>
 /// concurrency token catches anyone writing below the actor, and the turn then starts over on fresh state.
 /// No database state lives between turns.
 /// </summary>
@@ -36,6 +37,7 @@ internal sealed partial class ProductActor(
     ActorHost host,
     IDbContextFactory<WriteDbContext> databases,
     IOptions<IdempotencyOptions> idempotencyOptions,
+    ICommittedEvents committedEvents,
     TimeProvider clock,
     ILogger<ProductActor> logger)
     : Actor(host), IProductActor
@@ -112,7 +114,8 @@ internal sealed partial class ProductActor(
                 db.Products.Add(product);
             }
 
-            db.Outbox.Add(OutboxRow(decision.Event!, productId, decision.Version, now, context));
+            var row = OutboxRow(decision.Event!, productId, decision.Version, now, context);
+            db.Outbox.Add(row);
             if (context.Idempotency is { } idempotency)
             {
                 // An expired record with this key may not be swept yet: the key counts as new (the caller found no
@@ -129,6 +132,7 @@ internal sealed partial class ProductActor(
             {
                 await db.SaveChangesAsync();
                 await transaction.CommitAsync();
+                committedEvents.Committed([row]); // published now, not when the relay next looks
                 return CommandResult.Accepted(decision.Version);
             }
             catch (DbUpdateConcurrencyException)

@@ -143,7 +143,7 @@ public sealed class EventLogTests(CommandServiceHost host) : IClassFixture<Comma
         foreach (var row in rows)
         {
             var served = Assert.Single(events, e => e.EventId == row.EventId);
-            var expected = OutboxRelay.ToEnvelope(stored[row.EventId]); // the relay's envelope of the stored row, field for field
+            var expected = OutboxRowPublisher.ToEnvelope(stored[row.EventId]); // the relay's envelope of the stored row, field for field
             Assert.Equal(JsonSerializer.Serialize(expected, ContractsJson.Default.EventEnvelope), JsonSerializer.Serialize(served, ContractsJson.Default.EventEnvelope));
         }
     }

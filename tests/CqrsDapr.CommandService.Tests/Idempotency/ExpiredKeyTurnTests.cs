@@ -2,6 +2,7 @@ using CqrsDapr.CommandService.Idempotency;
 using CqrsDapr.CommandService.Persistence;
 using CqrsDapr.CommandService.Products;
 using CqrsDapr.CommandService.Tests.Infrastructure;
+using CqrsDapr.CommandService.Tests.Outbox;
 using CqrsDapr.Contracts.Products;
 using Dapr.Actors;
 using Dapr.Actors.Runtime;
@@ -83,6 +84,7 @@ public sealed class ExpiredKeyTurnTests(WriteDatabaseServer server)
             ActorHost.CreateForTest<ProductActor>(new ActorTestOptions { ActorId = new ActorId(id.ToString("D")) }),
             new Databases(connectionString),
             Options.Create(new IdempotencyOptions()),
+            new RecordingCommittedEvents(),
             clock,
             NullLogger<ProductActor>.Instance);
         return (id, await actor.CreateAsync(new ActorCall<CreateProduct>(command, new CommandContext(Guid.NewGuid(), "corr", idempotency))));

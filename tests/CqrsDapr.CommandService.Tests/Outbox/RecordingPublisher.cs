@@ -14,8 +14,15 @@ internal sealed class RecordingPublisher : IOutboxPublisher
     private readonly List<Published> published = [];
     private readonly List<(Func<RecordingPublisher, bool> Condition, TaskCompletionSource Reached)> waiters = [];
     private int failures;
+    private int started;
 
     public sealed record Published(string Topic, EventEnvelope Envelope, ActivityTraceId TraceId, ActivitySpanId ParentSpanId);
+
+    /// <summary>When set, every publish waits for it first (a slow broker), then goes on as usual.</summary>
+    public Task? HoldUntil { get; set; }
+
+    /// <summary>Publishes that have begun, held or not.</summary>
+    public int Started => Volatile.Read(ref started);
 
     /// <summary>While true every publish throws, as a broker or sidecar that is down would.</summary>
     public bool Refusing { get; set; }
@@ -44,6 +51,12 @@ internal sealed class RecordingPublisher : IOutboxPublisher
 
     public async Task PublishAsync(string topic, EventEnvelope envelope, CancellationToken cancellationToken)
     {
+        Interlocked.Increment(ref started);
+        if (HoldUntil is { } hold)
+        {
+            await hold.WaitAsync(cancellationToken);
+        }
+
         // Let other relays run between calls, as a real network hop would.
         await Task.Yield();
         var activity = Activity.Current;

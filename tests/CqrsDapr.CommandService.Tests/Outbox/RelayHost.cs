@@ -23,7 +23,8 @@ internal sealed class RelayHost : IAsyncDisposable
     public OutboxRelay Relay { get; }
 
     /// <summary>
-    /// Fast retries unless overridden: tests should not wait seconds for a backoff. With <paramref name="time"/> the
+    /// Fast retries unless overridden: tests should not wait seconds for a backoff. The relay publishes every row
+    /// (<c>Outbox:PublishOnCommit</c> false) unless overridden. With <paramref name="time"/> the
     /// relay and the health check run on that clock.
     /// </summary>
     public static ServiceProvider Compose(
@@ -34,6 +35,8 @@ internal sealed class RelayHost : IAsyncDisposable
             [$"ConnectionStrings:{PersistenceModule.ConnectionName}"] = connectionString,
             ["Outbox:InitialBackoff"] = "00:00:00.100",
             ["Outbox:MaxBackoff"] = "00:00:00.500",
+            // The relay as the publisher of every row, woken by NOTIFY; the dispatch's tests turn this back on.
+            ["Outbox:PublishOnCommit"] = "false",
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {

@@ -4,6 +4,7 @@ using CqrsDapr.CommandService.Idempotency;
 using CqrsDapr.CommandService.Persistence;
 using CqrsDapr.CommandService.Products;
 using CqrsDapr.CommandService.Tests.Infrastructure;
+using CqrsDapr.CommandService.Tests.Outbox;
 using CqrsDapr.Contracts.Products;
 using Dapr.Actors;
 using Dapr.Actors.Runtime;
@@ -27,7 +28,7 @@ public sealed class ProductActorTurnTests(WriteDatabaseServer server)
 
     private static ProductActor ActorFor(Guid id, IDbContextFactory<WriteDbContext> databases) =>
         new(ActorHost.CreateForTest<ProductActor>(new ActorTestOptions { ActorId = new ActorId(id.ToString("D")) }),
-            databases, Options.Create(new IdempotencyOptions()), TimeProvider.System, NullLogger<ProductActor>.Instance);
+            databases, Options.Create(new IdempotencyOptions()), new RecordingCommittedEvents(), TimeProvider.System, NullLogger<ProductActor>.Instance);
 
     [Fact]
     public async Task A_write_below_the_actor_during_a_turn_makes_the_turn_start_over_on_the_new_state_and_nothing_is_lost()
@@ -132,6 +133,25 @@ public sealed class ProductActorTurnTests(WriteDatabaseServer server)
         await using var db = WriteDatabaseServer.CreateContext(connectionString);
         Assert.False(await db.Products.AnyAsync(p => p.Id == second, Ct));
         Assert.Equal(1, await db.Outbox.CountAsync(Ct));
+    }
+
+    [Fact]
+    public async Task An_accepted_turn_hands_its_committed_row_to_the_dispatch_and_a_rejected_one_hands_nothing()
+    {
+        var connectionString = await server.NewMigratedDatabaseAsync();
+        var id = Guid.NewGuid();
+        var committed = new RecordingCommittedEvents();
+        var actor = new ProductActor(
+            ActorHost.CreateForTest<ProductActor>(new ActorTestOptions { ActorId = new ActorId(id.ToString("D")) }),
+            new RecordingFactory(connectionString), Options.Create(new IdempotencyOptions()), committed, TimeProvider.System, NullLogger<ProductActor>.Instance);
+
+        Assert.Equal(CommandOutcome.Accepted, (await actor.CreateAsync(Create(id, "HANDED-1"))).Outcome);
+        Assert.Equal(CommandOutcome.Conflict, (await actor.CreateAsync(Create(id, "HANDED-1"))).Outcome);
+
+        var row = Assert.Single(committed.Rows);
+        await using var db = WriteDatabaseServer.CreateContext(connectionString);
+        var stored = await db.Outbox.SingleAsync(Ct); // committed, with the sequence the dispatch was given
+        Assert.Equal((stored.Sequence, stored.EventId, id.ToString("D")), (row.Sequence, row.EventId, row.AggregateId));
     }
 
     private static ActorCall<CreateProduct> Create(Guid id, string sku) =>
