@@ -115,6 +115,7 @@ internal sealed class RunProfile
                 context.EnvironmentVariables["ASPNETCORE_ENVIRONMENT"] = Environments.Production;
                 context.EnvironmentVariables["OTEL_TRACES_SAMPLER"] = ChartDefaults.TracesSampler;
                 context.EnvironmentVariables["OTEL_TRACES_SAMPLER_ARG"] = chart.SamplingRate;
+                context.EnvironmentVariables["Telemetry__MaxTracesPerSecond"] = chart.MaxTracesPerSecond;
                 foreach (var variable in FastExportVariables)
                 {
                     context.EnvironmentVariables.Remove(variable);
@@ -166,10 +167,12 @@ internal sealed class RunProfile
 /// The Helm chart's defaults the production profile runs with, read from <c>charts/cqrs-dapr/values.yaml</c>:
 /// <c>dapr.tracing.samplingRate</c> (daprd's Configuration, and the apps' <c>OTEL_TRACES_SAMPLER_ARG</c> with
 /// <c>OTEL_TRACES_SAMPLER=parentbased_traceidratio</c>, as the chart's <c>cqrs-dapr.otelEnv</c> sets them),
+/// <c>dapr.tracing.maxTracesPerSecond</c> (the apps' <c>Telemetry__MaxTracesPerSecond</c>, the cap on the traces
+/// each process starts per second),
 /// <c>logLevel</c> (the apps' <c>Logging__LogLevel__Default</c>) and <c>dapr.logLevel</c> (the sidecars'
 /// <c>--log-level</c>, the chart's <c>dapr.io/log-level</c>).
 /// </summary>
-internal sealed record ChartDefaults(string SamplingRate, string LogLevel, string DaprLogLevel)
+internal sealed record ChartDefaults(string SamplingRate, string MaxTracesPerSecond, string LogLevel, string DaprLogLevel)
 {
     /// <summary>The apps' sampler, in the chart as here.</summary>
     public const string TracesSampler = "parentbased_traceidratio";
@@ -188,7 +191,13 @@ internal sealed record ChartDefaults(string SamplingRate, string LogLevel, strin
             throw new InvalidOperationException($"{valuesPath}: dapr.tracing.samplingRate is '{samplingRate}': use a fraction from 0 to 1.");
         }
 
-        return new ChartDefaults(samplingRate, Scalar("logLevel"), Scalar("dapr", "logLevel"));
+        var maxTraces = Scalar("dapr", "tracing", "maxTracesPerSecond");
+        if (!int.TryParse(maxTraces, NumberStyles.None, CultureInfo.InvariantCulture, out var cap) || cap < 1)
+        {
+            throw new InvalidOperationException($"{valuesPath}: dapr.tracing.maxTracesPerSecond is '{maxTraces}': use a whole number of at least 1.");
+        }
+
+        return new ChartDefaults(samplingRate, maxTraces, Scalar("logLevel"), Scalar("dapr", "logLevel"));
     }
 
     /// <summary>

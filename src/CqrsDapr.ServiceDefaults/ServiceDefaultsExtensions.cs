@@ -1,3 +1,4 @@
+using System.Globalization;
 using CqrsDapr.Contracts;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
@@ -90,6 +91,15 @@ public static class ServiceDefaultsExtensions
                         !context.Request.Path.StartsWithSegments(HealthPath, StringComparison.OrdinalIgnoreCase)
                         && !context.Request.Path.StartsWithSegments(AlivePath, StringComparison.OrdinalIgnoreCase))
                 .AddHttpClientInstrumentation());
+
+        // The production settings cap the traces started here per second (see CappedRatioSampler); otherwise the OTel
+        // environment variables (OTEL_TRACES_SAMPLER, OTEL_TRACES_SAMPLER_ARG) decide, every span by default.
+        if (int.TryParse(builder.Configuration[CappedRatioSampler.MaxTracesPerSecondKey], NumberStyles.None, CultureInfo.InvariantCulture, out var cap) && cap > 0)
+        {
+            var ratio = CappedRatioSampler.RatioFrom(builder.Configuration["OTEL_TRACES_SAMPLER_ARG"]);
+            builder.Services.ConfigureOpenTelemetryTracerProvider(tracing =>
+                tracing.SetSampler(new ParentBasedSampler(new CappedRatioSampler(ratio, cap))));
+        }
 
         if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
         {

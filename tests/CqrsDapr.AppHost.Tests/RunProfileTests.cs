@@ -24,7 +24,7 @@ public sealed class RunProfileTests : IDisposable
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     /// <summary>The chart's defaults, read from values.yaml independently of the AppHost.</summary>
-    private static (string SamplingRate, string LogLevel, string DaprLogLevel) Chart()
+    private static (string SamplingRate, string MaxTracesPerSecond, string LogLevel, string DaprLogLevel) Chart()
     {
         var path = Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", "..", "charts", "cqrs-dapr", "values.yaml"));
         var yaml = new YamlStream();
@@ -35,7 +35,9 @@ public sealed class RunProfileTests : IDisposable
 
         var root = (YamlMappingNode)yaml.Documents.Single().RootNode;
         var dapr = (YamlMappingNode)root["dapr"];
-        return (((YamlScalarNode)((YamlMappingNode)dapr["tracing"])["samplingRate"]).Value!,
+        var tracing = (YamlMappingNode)dapr["tracing"];
+        return (((YamlScalarNode)tracing["samplingRate"]).Value!,
+            ((YamlScalarNode)tracing["maxTracesPerSecond"]).Value!,
             ((YamlScalarNode)root["logLevel"]).Value!,
             ((YamlScalarNode)dapr["logLevel"]).Value!);
     }
@@ -123,6 +125,7 @@ public sealed class RunProfileTests : IDisposable
             var env = await model.EnvironmentAsync(app);
             Assert.Equal("parentbased_traceidratio", env.GetValueOrDefault("OTEL_TRACES_SAMPLER"));
             Assert.Equal(chart.SamplingRate, env.GetValueOrDefault("OTEL_TRACES_SAMPLER_ARG"));
+            Assert.Equal(chart.MaxTracesPerSecond, env.GetValueOrDefault("Telemetry__MaxTracesPerSecond"));
             Assert.Equal(chart.LogLevel, env.GetValueOrDefault("Logging__LogLevel__Default"));
             Assert.Equal("Production", env.GetValueOrDefault("ASPNETCORE_ENVIRONMENT"));
             Assert.Equal("Production", env.GetValueOrDefault("DOTNET_ENVIRONMENT"));
@@ -187,6 +190,7 @@ public sealed class RunProfileTests : IDisposable
             var env = await model.EnvironmentAsync(app);
             Assert.NotEqual("parentbased_traceidratio", env.GetValueOrDefault("OTEL_TRACES_SAMPLER"));
             Assert.DoesNotContain("OTEL_TRACES_SAMPLER_ARG", env.Keys);
+            Assert.DoesNotContain("Telemetry__MaxTracesPerSecond", env.Keys);
             Assert.DoesNotContain("Logging__LogLevel__Default", env.Keys);
             Assert.NotEqual("Production", env.GetValueOrDefault("DOTNET_ENVIRONMENT"));
         }

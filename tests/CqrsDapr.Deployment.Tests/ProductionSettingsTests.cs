@@ -27,6 +27,9 @@ public sealed class ProductionSettingsTests
             Assert.Equal("parentbased_traceidratio", sampler);
             Assert.True(env.TryGetValue("OTEL_TRACES_SAMPLER_ARG", out var argument), $"{app}: no OTEL_TRACES_SAMPLER_ARG");
             Assert.Equal(rate, argument);
+            Assert.True(env.TryGetValue("Telemetry__MaxTracesPerSecond", out var cap), $"{app}: no Telemetry__MaxTracesPerSecond");
+            Assert.Equal((string?)rendering.Values["dapr"]!["tracing"]!["maxTracesPerSecond"], cap);
+            Assert.InRange(int.Parse(cap!, CultureInfo.InvariantCulture), 1, 1000);
         }
     }
 

@@ -64,5 +64,7 @@ and dapr.io/app-token-secret annotations give the sidecar (key "token").
   value: "parentbased_traceidratio"
 - name: OTEL_TRACES_SAMPLER_ARG
   value: {{ .root.Values.dapr.tracing.samplingRate | quote }}
+- name: Telemetry__MaxTracesPerSecond
+  value: {{ .root.Values.dapr.tracing.maxTracesPerSecond | quote }}
 {{- end }}
 {{- end -}}
