@@ -6,9 +6,10 @@ namespace CqrsDapr.CommandService.Outbox;
 
 /// <summary>
 /// Publishes committed outbox rows to the broker. With <see cref="OutboxOptions.PublishOnCommit"/> (the default) the
-/// rows are published right after their commit by <see cref="OutboxDispatch"/>, and the relay is the safety net: on its
-/// poll it takes the rows older than <see cref="OutboxOptions.RelayGrace"/> that are still unpublished (the dispatch
-/// failed, was over its limit, or its process died). Without it the relay publishes every row: it wakes on the
+/// rows are published right after their commit by <see cref="OutboxDispatch"/>, and the relay is the safety net: when it
+/// starts it takes every unpublished row (what a crashed process left), then on each poll the rows older than
+/// <see cref="OutboxOptions.RelayGrace"/> that are still unpublished (the dispatch failed, was over its limit, or its
+/// process died). Without it the relay publishes every row: it wakes on the
 /// commit notification (or the fallback poll). Either way it drains:
 /// claims due unpublished rows in sequence order with <c>FOR UPDATE SKIP LOCKED</c> (so any number of replicas can run
 /// it), publishes them and marks them published in the same transaction. A failed publish is recorded on its row
@@ -35,6 +36,7 @@ internal sealed partial class OutboxRelay : BackgroundService
     private readonly ILogger<OutboxRelay> logger;
     private readonly OutboxWakeSignal wake = new();
     private readonly OutboxNotifications? notifications;
+    private readonly TaskCompletionSource startupDrained = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long lastBacklogRefresh;
 
     public OutboxRelay(
@@ -68,6 +70,9 @@ internal sealed partial class OutboxRelay : BackgroundService
     /// <summary>Completes once the relay listens for commit notifications (never, when it only polls).</summary>
     internal Task Listening => notifications?.Listening ?? new TaskCompletionSource().Task;
 
+    /// <summary>Completes when the relay's first drain after its start is over (it took every unpublished row, grace or not).</summary>
+    internal Task StartupDrained => startupDrained.Task;
+
     public override void Dispose()
     {
         wake.Dispose();
@@ -90,8 +95,13 @@ internal sealed partial class OutboxRelay : BackgroundService
         {
             while (!stoppingToken.IsCancellationRequested)
             {
-                if (await DrainAsync(stoppingToken))
+                // The first drain takes every unpublished row, however young: the dispatches of this process before it
+                // (re)started are gone with it. One still under way in another replica may then publish a row twice,
+                // which consumers ignore. Later drains leave the rows younger than the grace to their dispatch.
+                var withinGrace = !startupDrained.Task.IsCompleted;
+                if (await DrainAsync(withinGrace, stoppingToken))
                 {
+                    startupDrained.TrySetResult();
                     consecutiveFailures = 0;
                     var poll = notifications is { IsListening: false } && DisconnectedPollInterval < options.PollInterval
                         ? DisconnectedPollInterval
@@ -120,7 +130,7 @@ internal sealed partial class OutboxRelay : BackgroundService
     }
 
     /// <summary>Publishes batches until no due row is left; false when a batch failed (the caller backs off).</summary>
-    private async Task<bool> DrainAsync(CancellationToken stoppingToken)
+    private async Task<bool> DrainAsync(bool withinGrace, CancellationToken stoppingToken)
     {
         while (true)
         {
@@ -128,7 +138,7 @@ internal sealed partial class OutboxRelay : BackgroundService
             bool failed;
             try
             {
-                (claimed, failed) = await PublishBatchAsync(stoppingToken);
+                (claimed, failed) = await PublishBatchAsync(withinGrace, stoppingToken);
                 heartbeat.Record(); // every batch, empty ones included: a long drain is progress, an idle poll a sign of life
                 await RefreshBacklogIfDueAsync(stoppingToken);
             }
@@ -150,7 +160,7 @@ internal sealed partial class OutboxRelay : BackgroundService
         }
     }
 
-    private async Task<(int Claimed, bool Failed)> PublishBatchAsync(CancellationToken stoppingToken)
+    private async Task<(int Claimed, bool Failed)> PublishBatchAsync(bool withinGrace, CancellationToken stoppingToken)
     {
         await using var db = await dbFactory.CreateDbContextAsync(stoppingToken);
         await using var transaction = await db.Database.BeginTransactionAsync(stoppingToken);
@@ -158,8 +168,9 @@ internal sealed partial class OutboxRelay : BackgroundService
         // Due and unpublished, oldest first; rows another replica holds are skipped, not waited for. Never "sequence >
         // last seen": sequences commit out of order, so a high-water mark would skip a late commit forever.
         // When rows are published on commit (OutboxDispatch), a row is the relay's only once it has waited out the
-        // grace: the dispatch failed, was skipped, or its process died before it could publish.
-        var claim = options.PublishOnCommit
+        // grace (the dispatch failed, was skipped, or its process died before it could publish), except in the drain
+        // right after the relay starts.
+        var claim = options.PublishOnCommit && !withinGrace
             ? db.Outbox.FromSql(
                 $"""
                 SELECT * FROM outbox

@@ -49,6 +49,7 @@ public sealed class OutboxDispatchTests(WriteDatabaseServer server)
         await relay.StartAsync(Ct);
         try
         {
+            await relay.StartupDrained.WaitAsync(Patience, Ct);
             var rows = await CommitAsync(connectionString, 1);
             services.GetRequiredService<ICommittedEvents>().Committed(rows);
             await broker.WaitUntilAsync(b => b.Failures >= 1, Patience, "the dispatch's publish failed");
@@ -72,11 +73,13 @@ public sealed class OutboxDispatchTests(WriteDatabaseServer server)
         var broker = new RecordingPublisher();
         await using var services = Compose(connectionString, broker, ("Outbox:RelayGrace", "01:00:00"));
         var heartbeat = services.GetRequiredService<OutboxHeartbeat>();
-        var rows = await CommitAsync(connectionString, 1);
         var relay = services.GetRequiredService<OutboxRelay>();
         await relay.StartAsync(Ct);
         try
         {
+            await relay.StartupDrained.WaitAsync(Patience, Ct);
+            var rows = await CommitAsync(connectionString, 1);
+
             // Three polls after the commit (the relay beats after each): each one saw the row and left it.
             for (var poll = 0; poll < 3; poll++)
             {
@@ -86,6 +89,29 @@ public sealed class OutboxDispatchTests(WriteDatabaseServer server)
 
             Assert.Empty(broker.Calls);
             Assert.Equal([rows[0].Sequence], await UnpublishedAsync(connectionString));
+        }
+        finally
+        {
+            await relay.StopAsync(CancellationToken.None);
+        }
+    }
+
+    [Fact]
+    public async Task A_relay_that_starts_takes_every_unpublished_row_at_once_grace_or_not()
+    {
+        // What a process that crashed between its commits and their dispatch leaves, found by its relay on restart.
+        var connectionString = await server.NewMigratedDatabaseAsync();
+        var broker = new RecordingPublisher();
+        await using var services = Compose(connectionString, broker, ("Outbox:RelayGrace", "01:00:00"));
+        var rows = await CommitAsync(connectionString, 2);
+        var relay = services.GetRequiredService<OutboxRelay>();
+        await relay.StartAsync(Ct);
+        try
+        {
+            await relay.StartupDrained.WaitAsync(Patience, Ct);
+
+            Assert.Equal(rows.Select(r => r.EventId), broker.Calls.Select(c => c.Envelope.EventId));
+            Assert.Empty(await UnpublishedAsync(connectionString));
         }
         finally
         {
