@@ -7,7 +7,10 @@ internal sealed class OutboxOptions
 {
     public const string Section = "Outbox";
 
-    /// <summary>Run the relay in this process. Off for processes that only write (the relay can run elsewhere).</summary>
+    /// <summary>
+    /// Publish from this process: the dispatch on commit and the relay. Off for processes that only write (the relay
+    /// can run elsewhere and takes their rows after <see cref="RelayGrace"/>).
+    /// </summary>
     public bool Enabled { get; set; } = true;
 
     /// <summary>

@@ -98,8 +98,8 @@ internal sealed partial class OutboxRelay : BackgroundService
                 // The first drain takes every unpublished row, however young: the dispatches of this process before it
                 // (re)started are gone with it. One still under way in another replica may then publish a row twice,
                 // which consumers ignore. Later drains leave the rows younger than the grace to their dispatch.
-                var withinGrace = !startupDrained.Task.IsCompleted;
-                if (await DrainAsync(withinGrace, stoppingToken))
+                var takeYoungRows = !startupDrained.Task.IsCompleted;
+                if (await DrainAsync(takeYoungRows, stoppingToken))
                 {
                     startupDrained.TrySetResult();
                     consecutiveFailures = 0;
@@ -130,7 +130,7 @@ internal sealed partial class OutboxRelay : BackgroundService
     }
 
     /// <summary>Publishes batches until no due row is left; false when a batch failed (the caller backs off).</summary>
-    private async Task<bool> DrainAsync(bool withinGrace, CancellationToken stoppingToken)
+    private async Task<bool> DrainAsync(bool takeYoungRows, CancellationToken stoppingToken)
     {
         while (true)
         {
@@ -138,7 +138,7 @@ internal sealed partial class OutboxRelay : BackgroundService
             bool failed;
             try
             {
-                (claimed, failed) = await PublishBatchAsync(withinGrace, stoppingToken);
+                (claimed, failed) = await PublishBatchAsync(takeYoungRows, stoppingToken);
                 heartbeat.Record(); // every batch, empty ones included: a long drain is progress, an idle poll a sign of life
                 await RefreshBacklogIfDueAsync(stoppingToken);
             }
@@ -160,7 +160,7 @@ internal sealed partial class OutboxRelay : BackgroundService
         }
     }
 
-    private async Task<(int Claimed, bool Failed)> PublishBatchAsync(bool withinGrace, CancellationToken stoppingToken)
+    private async Task<(int Claimed, bool Failed)> PublishBatchAsync(bool takeYoungRows, CancellationToken stoppingToken)
     {
         await using var db = await dbFactory.CreateDbContextAsync(stoppingToken);
         await using var transaction = await db.Database.BeginTransactionAsync(stoppingToken);
@@ -170,7 +170,7 @@ internal sealed partial class OutboxRelay : BackgroundService
         // When rows are published on commit (OutboxDispatch), a row is the relay's only once it has waited out the
         // grace (the dispatch failed, was skipped, or its process died before it could publish), except in the drain
         // right after the relay starts.
-        var claim = options.PublishOnCommit && !withinGrace
+        var claim = options.PublishOnCommit && !takeYoungRows
             ? db.Outbox.FromSql(
                 $"""
                 SELECT * FROM outbox

@@ -31,7 +31,7 @@ public sealed class OutboxDispatchTests(WriteDatabaseServer server)
 
             await broker.WaitForPublishedAsync(3, Patience);
             Assert.Equal(rows.Select(r => r.EventId).Order(), broker.Calls.Select(c => c.Envelope.EventId).Order());
-            await WaitUntilAsync(async () => (await UnpublishedAsync(connectionString)).Count == 0, "the published rows are marked");
+            await WaitUntilAsync(async () => (await OutboxRows.UnpublishedAsync(connectionString)).Count == 0, "the published rows are marked");
         }
         finally
         {
@@ -88,7 +88,7 @@ public sealed class OutboxDispatchTests(WriteDatabaseServer server)
             }
 
             Assert.Empty(broker.Calls);
-            Assert.Equal([rows[0].Sequence], await UnpublishedAsync(connectionString));
+            Assert.Equal([rows[0].Sequence], await OutboxRows.UnpublishedAsync(connectionString));
         }
         finally
         {
@@ -111,7 +111,7 @@ public sealed class OutboxDispatchTests(WriteDatabaseServer server)
             await relay.StartupDrained.WaitAsync(Patience, Ct);
 
             Assert.Equal(rows.Select(r => r.EventId), broker.Calls.Select(c => c.Envelope.EventId));
-            Assert.Empty(await UnpublishedAsync(connectionString));
+            Assert.Empty(await OutboxRows.UnpublishedAsync(connectionString));
         }
         finally
         {
@@ -139,7 +139,7 @@ public sealed class OutboxDispatchTests(WriteDatabaseServer server)
             await broker.WaitForPublishedAsync(1, Patience);
             await WaitUntilMarkedAsync(connectionString, rows[0].Sequence);
             Assert.Equal(1, broker.Started);
-            Assert.Equal([rows[1].Sequence], await UnpublishedAsync(connectionString));
+            Assert.Equal([rows[1].Sequence], await OutboxRows.UnpublishedAsync(connectionString));
         }
         finally
         {
@@ -171,12 +171,6 @@ public sealed class OutboxDispatchTests(WriteDatabaseServer server)
         db.Outbox.AddRange(rows);
         await db.SaveChangesAsync(Ct);
         return rows;
-    }
-
-    private static async Task<List<long>> UnpublishedAsync(string connectionString)
-    {
-        await using var db = WriteDatabaseServer.CreateContext(connectionString);
-        return await db.Outbox.Where(m => m.PublishedAt == null).OrderBy(m => m.Sequence).Select(m => m.Sequence).ToListAsync(Ct);
     }
 
     private static async Task<OutboxMessage> WaitUntilMarkedAsync(string connectionString, long sequence)

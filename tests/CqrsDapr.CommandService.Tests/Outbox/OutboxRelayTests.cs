@@ -101,7 +101,7 @@ public sealed class OutboxRelayTests(WriteDatabaseServer server)
         var sequences = broker.Calls.Select(c => c.Envelope.Sequence).ToList();
         Assert.Equal(count, sequences.Count);
         Assert.Equal(committed.Order(), sequences.Order());
-        Assert.Empty(await UnpublishedAsync(connectionString));
+        Assert.Empty(await OutboxRows.UnpublishedAsync(connectionString));
     }
 
     [Fact]
@@ -227,10 +227,4 @@ public sealed class OutboxRelayTests(WriteDatabaseServer server)
 
     private static Dictionary<string, string?> Settings(params (string Key, string Value)[] settings) =>
         settings.ToDictionary(s => s.Key, s => (string?)s.Value);
-
-    private static async Task<List<long>> UnpublishedAsync(string connectionString)
-    {
-        await using var db = WriteDatabaseServer.CreateContext(connectionString);
-        return await db.Outbox.Where(m => m.PublishedAt == null).Select(m => m.Sequence).ToListAsync(Ct);
-    }
 }

@@ -27,6 +27,13 @@ internal static class OutboxRows
         return [.. rows.Select(r => r.Sequence)];
     }
 
+    /// <summary>The sequences of the rows not marked published yet, in order.</summary>
+    public static async Task<List<long>> UnpublishedAsync(string connectionString)
+    {
+        await using var db = WriteDatabaseServer.CreateContext(connectionString);
+        return await db.Outbox.Where(m => m.PublishedAt == null).OrderBy(m => m.Sequence).Select(m => m.Sequence).ToListAsync(Ct);
+    }
+
     public static async Task<List<OutboxMessage>> AllAsync(string connectionString)
     {
         await using var db = WriteDatabaseServer.CreateContext(connectionString);
