@@ -48,6 +48,9 @@ public sealed class ResourceSupervisionTests : IAsyncDisposable
         // Started again, then killed: the request was used up by the stop it explained.
         var start = await app.ResourceCommands.ExecuteCommandAsync("redis", KnownResourceCommands.StartCommand, Ct);
         Assert.True(start.Success, start.Message);
+        // Running first: until the new process is up, the last state is still the stop's Exited, which the health
+        // wait takes for a failed start.
+        await WaitForStateAsync("redis", "Running");
         using (var healthy = new CancellationTokenSource(StartTimeout))
         {
             await app.ResourceNotifications.WaitForResourceHealthyAsync("redis", healthy.Token);
