@@ -32,7 +32,7 @@ app.UseMiddleware<CorrelationId>();
 app.UseProblemDetailsForErrors();
 app.UseMiddleware<InternalPathGuard>();
 app.UseCors(GatewayCors.PolicyName);
-app.UseRateLimiter();
+app.UseMiddleware<ClientRateLimiting>();
 app.UseMiddleware<RequestBodyLimit>();
 app.UseRouting();
 app.UseMiddleware<AdmissionControl>();

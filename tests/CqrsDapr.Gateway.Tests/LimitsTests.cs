@@ -1,6 +1,9 @@
 using System.Net;
 using System.Text;
+using CqrsDapr.Gateway.Limits;
 using CqrsDapr.Gateway.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 
 namespace CqrsDapr.Gateway.Tests;
 
@@ -80,5 +83,29 @@ public sealed class LimitsTests
         Assert.InRange(retryAfter.Value, TimeSpan.FromSeconds(1), TimeSpan.FromHours(1));
         Assert.Equal(2, gateway.ForwardedCount);
         Assert.Equal(HttpStatusCode.OK, probe.StatusCode);
+    }
+    [Fact]
+    public async Task A_client_over_the_rate_limit_is_served_again_once_its_window_has_ended()
+    {
+        var clock = new FakeTimeProvider();
+        await using var gateway = await GatewayScenario.StartAsync(
+            new Dictionary<string, string?>
+            {
+                ["Gateway:RateLimit:PermitLimit"] = "1",
+                ["Gateway:RateLimit:WindowSeconds"] = "60",
+            },
+            services: services => services.AddKeyedSingleton<TimeProvider>(ClientRateLimitingServices.ClockKey, clock));
+
+        using var first = await gateway.Http.GetAsync(new Uri("/api/products", UriKind.Relative), Ct);
+        clock.Advance(TimeSpan.FromSeconds(20));
+        using var refused = await gateway.Http.GetAsync(new Uri("/api/products", UriKind.Relative), Ct);
+        clock.Advance(TimeSpan.FromSeconds(40));
+        using var again = await gateway.Http.GetAsync(new Uri("/api/products", UriKind.Relative), Ct);
+
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
+        Assert.Equal(TimeSpan.FromSeconds(40), refused.Headers.RetryAfter?.Delta);
+        Assert.Equal(HttpStatusCode.OK, again.StatusCode);
+        Assert.Equal(2, gateway.ForwardedCount);
     }
 }
