@@ -16,6 +16,9 @@ internal sealed record BenchmarkOptions
           --rates <n,n,...>        create steps in creates/s, open loop (default 500,1000,1500,2000; quick 500,1000)
           --step-seconds <s>       length of each create step (default 5; quick 1)
           --idle-seconds <s>       the idle system's CPU, measured right after the warm-up (default 10; quick 2)
+          --idle-settle-seconds <s>
+                                   then measured again, settled, after this long without requests (the JIT's last
+                                   tier-up and the databases' writes after the warm-up are over; default 120; quick 0)
           --warmup-seconds <s>     warm-up at ≤ 100 creates/s plus token reads, not measured: tiered JIT finishes
                                    (default 45; quick 1)
           --lag-rate <n,n,...>     writes/s while measuring consistency lag, one phase each (default 100,1000; quick 100)
@@ -61,6 +64,8 @@ internal sealed record BenchmarkOptions
     public double StepSeconds { get; init; } = 5;
     public double WarmupSeconds { get; init; } = 45;
     public double IdleSeconds { get; init; } = 10;
+
+    public double IdleSettleSeconds { get; init; } = 120;
     public IReadOnlyList<int> LagRates { get; init; } = [100, 1000];
     public double LagSeconds { get; init; } = 10;
     public IReadOnlyList<int> Workers { get; init; } = [32, 64];
@@ -81,7 +86,7 @@ internal sealed record BenchmarkOptions
         error = null;
         var quick = args.Contains("--quick", StringComparer.Ordinal);
         var options = quick
-            ? new BenchmarkOptions { Quick = true, Rates = [500, 1000], StepSeconds = 1, WarmupSeconds = 1, IdleSeconds = 2, LagRates = [100], LagSeconds = 2, Workers = [32], GetSeconds = 2, OverloadSeconds = 5 }
+            ? new BenchmarkOptions { Quick = true, Rates = [500, 1000], StepSeconds = 1, WarmupSeconds = 1, IdleSeconds = 2, IdleSettleSeconds = 0, LagRates = [100], LagSeconds = 2, Workers = [32], GetSeconds = 2, OverloadSeconds = 5 }
             : new BenchmarkOptions();
         for (var i = 0; i < args.Length; i++)
         {
@@ -119,6 +124,7 @@ internal sealed record BenchmarkOptions
                     "--warmup-seconds" => options with { WarmupSeconds = double.Parse(value, CultureInfo.InvariantCulture) },
                     "--lag-rate" or "--lag-rates" => options with { LagRates = Positives(value) },
                     "--idle-seconds" => options with { IdleSeconds = Positive(value) },
+                    "--idle-settle-seconds" => options with { IdleSettleSeconds = double.Parse(value, CultureInfo.InvariantCulture) },
                     "--lag-seconds" => options with { LagSeconds = Positive(value) },
                     "--workers" => options with { Workers = Positives(value) },
                     "--get-seconds" => options with { GetSeconds = Positive(value) },
@@ -148,7 +154,7 @@ internal sealed record BenchmarkOptions
         var phases = OnlyOverload
             ? string.Create(CultureInfo.InvariantCulture, $"{WarmupSeconds:0.#} s warm-up, no other phase; ")
             : string.Create(CultureInfo.InvariantCulture,
-                $"creates {string.Join('/', Rates)}/s × {StepSeconds:0.#} s after {WarmupSeconds:0.#} s warm-up; idle {IdleSeconds:0.#} s; lag at {string.Join('/', LagRates)}/s × {LagSeconds:0.#} s each; GET workers {string.Join('/', Workers)} × {GetSeconds:0.#} s; ");
+                $"creates {string.Join('/', Rates)}/s × {StepSeconds:0.#} s after {WarmupSeconds:0.#} s warm-up; idle {IdleSeconds:0.#} s (again after {IdleSettleSeconds:0.#} s); lag at {string.Join('/', LagRates)}/s × {LagSeconds:0.#} s each; GET workers {string.Join('/', Workers)} × {GetSeconds:0.#} s; ");
         var overload = !Overload ? "" : string.Create(CultureInfo.InvariantCulture,
             $"overload phases {OverloadSeconds:0.#} s each, capacity reads {(CapacityReads is { } reads ? $"{reads:0}/s" : "measured")}, creates {(CapacityCreates is { } creates ? $"{creates:0}/s" : "measured")}{(ChartPath is null ? "" : $", chart {ChartPath}")}; ");
         return $"url {Gateway}, {(Quick ? "quick" : "full")}; {phases}{overload}≤ {Connections} connections";

@@ -55,7 +55,7 @@ internal static class SystemTargets
 
         var idle = benchmark.Idle;
         var idlePercent = idle is null ? double.NaN : idle.Percent(idle.SecondsWithoutAspire);
-        Targets.Print(Invariant($"idle system, not Aspire, ≤ {IdlePercent:0} % of a core"), idle is null ? "-" : Invariant($"{idlePercent:F1} %"), idlePercent <= IdlePercent);
+        Targets.Print(Invariant($"idle system (settled), not Aspire, ≤ {IdlePercent:0} % of a core"), idle is null ? "-" : Invariant($"{idlePercent:F1} %"), idlePercent <= IdlePercent);
         Targets.Print(
             Invariant($"peak RSS of each service ≤ {MemoryReport.ServiceLimitMb:0} MB"),
             largestService is { } peak ? Invariant($"largest {peak.Role} {peak.Mb:F0} MB") : "no service process found",
