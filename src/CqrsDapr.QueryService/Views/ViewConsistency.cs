@@ -17,7 +17,9 @@ internal sealed class ConsistencyOptions
 /// <summary>Where a product view stands against a version a reader asked for.</summary>
 /// <param name="Reached">True when the view's version is at least the wanted one.</param>
 /// <param name="Current">The view's version when last read (0 when there is no view yet).</param>
-internal readonly record struct ConsistencyOutcome(bool Reached, long Current);
+/// <param name="Seen">The view as last read (null when there is none): a read by id answers with it instead of reading
+/// the store again, as it is at least as new as the version asked for.</param>
+internal readonly record struct ConsistencyOutcome(bool Reached, long Current, StoredView? Seen);
 
 /// <summary>
 /// Waits, bounded by <see cref="ConsistencyOptions.MaxWait"/>, until the product view of an aggregate reaches a version:
@@ -35,16 +37,17 @@ internal sealed class ViewConsistency(ViewGenerations generations, ViewChanges c
         while (true)
         {
             using var watch = changes.Start(id); // taken before the read, so a publish in between is not missed
-            var current = (await generations.Active.GetAsync(id, cancellationToken))?.View.Version ?? 0;
+            var seen = await generations.Active.GetAsync(id, cancellationToken);
+            var current = seen?.View.Version ?? 0;
             if (current >= version)
             {
-                return new ConsistencyOutcome(true, current);
+                return new ConsistencyOutcome(true, current, seen);
             }
 
             var remaining = settings.MaxWait - time.GetElapsedTime(started);
             if (remaining <= TimeSpan.Zero)
             {
-                return new ConsistencyOutcome(false, current);
+                return new ConsistencyOutcome(false, current, seen);
             }
 
             var pause = remaining < settings.PollInterval ? remaining : settings.PollInterval;

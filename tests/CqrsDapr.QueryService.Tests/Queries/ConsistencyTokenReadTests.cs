@@ -54,6 +54,23 @@ public sealed class ConsistencyTokenReadTests(QueryServiceHost host) : IClassFix
         Assert.Equal("consistent", Assert.Single(response.Headers.GetValues("X-Consistency-Status")));
     }
 
+    [Fact]
+    public async Task A_read_by_id_with_the_token_of_another_product_answers_with_the_product_asked_for()
+    {
+        var category = "cons-" + Guid.NewGuid().ToString("N")[..8];
+        var written = await host.AProductAsync(category, "Written", version: 3);
+        var asked = await host.AProductAsync(category, "Asked");
+        var token = new ConsistencyToken("product", written.Id.ToString(), 3).ToString();
+
+        using var response = await GetAsync($"/api/products/{asked.Id}", token);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("consistent", Assert.Single(response.Headers.GetValues("X-Consistency-Status")));
+        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync(Ct));
+        Assert.Equal(asked.Id, json.RootElement.GetProperty("id").GetGuid());
+        Assert.Equal("Asked", json.RootElement.GetProperty("name").GetString());
+    }
+
     [Theory]
     [InlineData("not a token")]
     [InlineData("djE6cHJvZHVjdA")] // "v1:product": too few parts

@@ -85,8 +85,14 @@ internal static class ProductQueriesModule
             return behind;
         }
 
-        await generations.EnsureLoadedAsync(cancellationToken);
-        var stored = await generations.Active.GetAsync(productId, cancellationToken);
+        // A token for this very product: the wait has just read its view, at or past the version asked for.
+        var stored = gate.Seen is { } seen && seen.View.Id == productId ? seen : null;
+        if (stored is null)
+        {
+            await generations.EnsureLoadedAsync(cancellationToken);
+            stored = await generations.Active.GetAsync(productId, cancellationToken);
+        }
+
         if (stored is null || stored.View.Deleted)
         {
             return QueryProblems.NotFound($"There is no product {productId:D}.");
@@ -139,13 +145,14 @@ internal static class ProductQueriesModule
 
     /// <summary>
     /// Neither result when there is no token or the view reached its version (then <c>X-Consistency-Status:
-    /// consistent</c>); otherwise the answer: 400 for a bad token, 503 with <c>Retry-After</c> when the wait ran out.
+    /// consistent</c>, and the token's product view as the wait last read it); otherwise the answer: 400 for a bad
+    /// token, 503 with <c>Retry-After</c> when the wait ran out.
     /// </summary>
-    private static async Task<(ValidationProblem? Invalid, ProblemHttpResult? Behind)> AwaitConsistencyAsync(string? header, ViewConsistency consistency, HttpContext http, CancellationToken cancellationToken)
+    private static async Task<(ValidationProblem? Invalid, ProblemHttpResult? Behind, StoredView? Seen)> AwaitConsistencyAsync(string? header, ViewConsistency consistency, HttpContext http, CancellationToken cancellationToken)
     {
         if (header is null)
         {
-            return (null, null);
+            return (null, null, null);
         }
 
         if (!ConsistencyToken.TryParse(header, out var token) || token.AggregateType != ProductView.Type || !Guid.TryParse(token.AggregateId, out var aggregateId))
@@ -153,19 +160,19 @@ internal static class ProductQueriesModule
             return (QueryProblems.Validation(new Dictionary<string, string[]>(StringComparer.Ordinal)
             {
                 [ConsistencyTokenHeader] = ["Pass the consistency token of a product command response unchanged."],
-            }), null);
+            }), null, null);
         }
 
         var outcome = await consistency.WaitForAsync(aggregateId, token.Version, cancellationToken);
         if (outcome.Reached)
         {
             http.Response.Headers[ConsistencyStatusHeader] = "consistent";
-            return (null, null);
+            return (null, null, outcome.Seen);
         }
 
         http.Response.Headers[ConsistencyStatusHeader] = "behind";
         http.Response.Headers.RetryAfter = "1";
-        return (null, QueryProblems.ConsistencyTimeout(aggregateId, token.Version, outcome.Current));
+        return (null, QueryProblems.ConsistencyTimeout(aggregateId, token.Version, outcome.Current), null);
     }
 
     /// <summary>If-None-Match compares weakly (RFC 9110 §13.1.2): <c>*</c> or any listed tag with the same opaque value.</summary>
