@@ -15,7 +15,7 @@ internal sealed record BenchmarkOptions
           --quick                  a smoke run of a few seconds (shorter phases, fewer steps)
           --rates <n,n,...>        create steps in creates/s, open loop (default 500,1000,1500,2000; quick 500,1000)
           --step-seconds <s>       length of each create step (default 5; quick 1)
-          --idle-seconds <s>       the idle system's CPU, measured right after the warm-up (default 10; quick 2)
+          --idle-seconds <s>       the idle system's CPU, measured right after the warm-up (default 30; quick 2)
           --idle-settle-seconds <s>
                                    then measured again, settled, after this long without requests (the JIT's last
                                    tier-up and the databases' writes after the warm-up are over; default 120; quick 0)
@@ -63,7 +63,7 @@ internal sealed record BenchmarkOptions
     public IReadOnlyList<int> Rates { get; init; } = [500, 1000, 1500, 2000];
     public double StepSeconds { get; init; } = 5;
     public double WarmupSeconds { get; init; } = 45;
-    public double IdleSeconds { get; init; } = 10;
+    public double IdleSeconds { get; init; } = 30;
 
     public double IdleSettleSeconds { get; init; } = 120;
     public IReadOnlyList<int> LagRates { get; init; } = [100, 1000];
