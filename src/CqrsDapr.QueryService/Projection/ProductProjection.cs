@@ -44,7 +44,8 @@ internal sealed partial class ProductProjection(
         }
 
         await generations.EnsureLoadedAsync(cancellationToken);
-        var stores = generations.Writable;
+        using var write = generations.BeginWrite();
+        var stores = write.Stores;
         var outcome = await ApplyAsync(envelope, stores[0], cancellationToken);
         if (Count(envelope, outcome) is { } applied)
         {
@@ -69,7 +70,8 @@ internal sealed partial class ProductProjection(
     {
         ArgumentNullException.ThrowIfNull(envelopes);
         await generations.EnsureLoadedAsync(cancellationToken);
-        var stores = generations.Writable;
+        using var write = generations.BeginWrite();
+        var stores = write.Stores;
         var outcomes = await ProjectBatchAsync(envelopes, stores[0], live: true, cancellationToken);
         for (var i = 1; i < stores.Count; i++)
         {

@@ -39,7 +39,8 @@ internal readonly record struct RebuildStart(bool Started, GenerationsDocument D
 /// the walk started is in the log; every one published after reaches generation n live. Both paths apply events by
 /// version, so overlaps are harmless.</item>
 /// <item>It switches: <c>active = n</c>, and the old generation is <c>retiring</c> (still written) for twice the refresh
-/// interval, so a replica that has not seen the switch yet still serves current data. Then writes to it stop.</item>
+/// interval, so a replica that has not seen the switch yet still serves current data. Then writes to it stop, and once
+/// every replica has seen that and this replica's writes to it have ended, it is deleted.</item>
 /// </list>
 /// Reads are served from the old generation until the switch and from the new one after: never from a partial one.
 /// </summary>
@@ -147,6 +148,10 @@ internal sealed partial class ProductRebuild(
             await Task.Delay(refresh * 2, time, stopping);
             if (await RetireAsync(generation, stopping) && previous is { } retired && retired != generation)
             {
+                // Deleted only once nothing writes it any more: the other replicas stop within a refresh, and this
+                // one's deliveries that began while it was writable end first (else they would bring views back).
+                await Task.Delay(refresh * 2, time, stopping);
+                await generations.DrainAsync(retired, time, stopping);
                 var deleted = await stores.Generation(retired).DeleteAllAsync(stopping);
                 LogRetired(logger, retired, deleted);
             }

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using CqrsDapr.Contracts;
 using CqrsDapr.QueryService.DaprSidecar;
 using Dapr;
@@ -83,21 +84,65 @@ internal sealed class ViewGenerationOptions
 
 /// <summary>
 /// This replica's view of <see cref="GenerationsDocument"/>: the store queries read (<see cref="Active"/>) and the
-/// stores the projection writes (<see cref="Writable"/>). Refreshed by <see cref="GenerationRefresher"/>; a rebuild
-/// on this replica serves its own changes at once (<see cref="TrySaveAsync"/>).
+/// stores the projection writes (<see cref="BeginWrite"/>). Refreshed by <see cref="GenerationRefresher"/>; a rebuild
+/// on this replica serves its own changes at once (<see cref="TrySaveAsync"/>) and, before deleting a generation it
+/// stopped writing, waits out the writes that began while it was still writable (<see cref="DrainAsync"/>).
 /// </summary>
 internal sealed class ViewGenerations(IProductViewStores stores, IGenerationsStore store)
 {
-    private readonly TaskCompletionSource loaded = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private volatile Snapshot current = new(new GenerationsDocument(), [stores.Generation(1)], stores.Generation(1));
+    private static readonly TimeSpan DrainPoll = TimeSpan.FromMilliseconds(10);
 
-    public GenerationsDocument Document => current.Document;
+    private readonly TaskCompletionSource loaded = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<int, StrongBox<int>> writing = new();
+    private Snapshot current = new(new GenerationsDocument(), [1], [stores.Generation(1)]);
+
+    public GenerationsDocument Document => Volatile.Read(ref current).Document;
 
     /// <summary>The store queries read from.</summary>
-    public IProductViewStore Active => current.Active;
+    public IProductViewStore Active => Volatile.Read(ref current).Stores[0];
 
-    /// <summary>The stores the projection writes to, <see cref="Active"/> first.</summary>
-    public IReadOnlyList<IProductViewStore> Writable => current.Writable;
+    /// <summary>
+    /// Holds the generations that are writable now until the returned write is disposed: the stores to write, the served
+    /// one first. A generation that stops being writable meanwhile is not deleted before the write ends.
+    /// </summary>
+    public GenerationsWrite BeginWrite()
+    {
+        while (true)
+        {
+            var snapshot = Volatile.Read(ref current);
+            foreach (var generation in snapshot.Generations)
+            {
+                Interlocked.Increment(ref writing.GetOrAdd(generation, static _ => new StrongBox<int>()).Value);
+            }
+
+            // Counted first, then checked: a drain that swapped the snapshot before this check sees the count.
+            if (ReferenceEquals(snapshot, Volatile.Read(ref current)))
+            {
+                return new GenerationsWrite(this, snapshot);
+            }
+
+            Release(snapshot);
+        }
+    }
+
+    /// <summary>
+    /// Completes once no write on this replica can still reach <paramref name="generation"/>: it must already be out of
+    /// the served document. Other replicas stop within <see cref="ViewGenerationOptions.GenerationRefresh"/>.
+    /// </summary>
+    public async Task DrainAsync(int generation, TimeProvider time, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(time);
+        if (Volatile.Read(ref current).Generations.Contains(generation))
+        {
+            throw new InvalidOperationException($"Generation {generation} is still writable.");
+        }
+
+        Interlocked.MemoryBarrier(); // the swap of the snapshot before the read of the count (BeginWrite does the reverse)
+        while (writing.TryGetValue(generation, out var count) && Volatile.Read(ref count.Value) > 0)
+        {
+            await Task.Delay(DrainPoll, time, cancellationToken);
+        }
+    }
 
     /// <summary>
     /// Reads the document unless it was read before: a replica that just started must not serve generation 1 while
@@ -137,20 +182,46 @@ internal sealed class ViewGenerations(IProductViewStores stores, IGenerationsSto
         loaded.TrySetResult();
     }
 
-    /// <summary>Serves <paramref name="document"/> unless this replica already has a later revision.</summary>
+    /// <summary>Serves <paramref name="document"/> unless this replica already has it or a later revision.</summary>
     public void Apply(GenerationsDocument document)
     {
         ArgumentNullException.ThrowIfNull(document);
-        if (document == current.Document || document.Revision < current.Document.Revision)
+        var generations = document.Writable().ToArray();
+        var next = new Snapshot(document, generations, [.. generations.Select(stores.Generation)]);
+        while (true)
         {
-            return;
-        }
+            var seen = Volatile.Read(ref current);
+            if (document == seen.Document || document.Revision < seen.Document.Revision)
+            {
+                return;
+            }
 
-        var writable = document.Writable().Select(stores.Generation).ToList();
-        current = new Snapshot(document, writable, writable[0]);
+            // A refresh and a rebuild's own save may apply at once: the later revision wins either way.
+            if (ReferenceEquals(Interlocked.CompareExchange(ref current, next, seen), seen))
+            {
+                return;
+            }
+        }
     }
 
-    private sealed record Snapshot(GenerationsDocument Document, IReadOnlyList<IProductViewStore> Writable, IProductViewStore Active);
+    private void Release(Snapshot snapshot)
+    {
+        foreach (var generation in snapshot.Generations)
+        {
+            Interlocked.Decrement(ref writing[generation].Value);
+        }
+    }
+
+    internal sealed record Snapshot(GenerationsDocument Document, int[] Generations, IProductViewStore[] Stores);
+
+    /// <summary>One projection's write to every generation writable when it began (<see cref="BeginWrite"/>).</summary>
+    internal readonly struct GenerationsWrite(ViewGenerations owner, Snapshot snapshot) : IDisposable
+    {
+        /// <summary>The stores to write, the served one first.</summary>
+        public IReadOnlyList<IProductViewStore> Stores => snapshot.Stores;
+
+        public void Dispose() => owner.Release(snapshot);
+    }
 }
 
 /// <summary>Re-reads the generations document every <see cref="ViewGenerationOptions.GenerationRefresh"/>.</summary>

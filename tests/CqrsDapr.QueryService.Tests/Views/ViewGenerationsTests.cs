@@ -26,7 +26,7 @@ public sealed class ViewGenerationsTests : IDisposable
         generations.Apply(claimed);
         generations.Apply(stale); // the refresher's read from just before the claim lands afterwards
 
-        Assert.Equal([1, 2], generations.Writable.Select(store => store.Generation));
+        Assert.Equal([1, 2], Writable());
     }
 
     [Fact]
@@ -36,7 +36,41 @@ public sealed class ViewGenerationsTests : IDisposable
         generations.Apply(new GenerationsDocument { Active = 2, Retiring = 1, Revision = 6 });
 
         Assert.Equal(2, generations.Active.Generation);
-        Assert.Equal([2, 1], generations.Writable.Select(store => store.Generation));
+        Assert.Equal([2, 1], Writable());
+    }
+
+    [Fact]
+    public async Task A_retired_generation_drains_only_after_the_writes_that_began_while_it_was_writable()
+    {
+        generations.Apply(new GenerationsDocument { Active = 2, Retiring = 1, Revision = 6 });
+        var before = generations.BeginWrite(); // a delivery in flight when the rebuild retires generation 1
+        generations.Apply(new GenerationsDocument { Active = 2, Revision = 7 });
+        using (var after = generations.BeginWrite())
+        {
+            Assert.Equal([2], after.Stores.Select(store => store.Generation)); // a write that begins now leaves 1 alone
+        }
+
+        var drained = generations.DrainAsync(1, TimeProvider.System, TestContext.Current.CancellationToken);
+        await Task.Delay(50, TestContext.Current.CancellationToken);
+        Assert.False(drained.IsCompleted);
+        Assert.Equal([2, 1], before.Stores.Select(store => store.Generation));
+
+        before.Dispose();
+        await drained.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+    }
+
+    [Fact]
+    public async Task Draining_a_generation_still_written_is_refused()
+    {
+        generations.Apply(new GenerationsDocument { Active = 2, Retiring = 1, Revision = 6 });
+
+        await Assert.ThrowsAsync<InvalidOperationException>(() => generations.DrainAsync(1, TimeProvider.System, TestContext.Current.CancellationToken));
+    }
+
+    private int[] Writable()
+    {
+        using var write = generations.BeginWrite();
+        return [.. write.Stores.Select(store => store.Generation)];
     }
 
     public void Dispose()
