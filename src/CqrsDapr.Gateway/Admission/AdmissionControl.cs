@@ -19,10 +19,6 @@ namespace CqrsDapr.Gateway.Admission;
 internal sealed partial class AdmissionControl(
     RequestDelegate next, AdmissionGates gates, AdmissionMetrics metrics, IOptions<GatewayOptions> options, ILogger<AdmissionControl> logger)
 {
-    private static readonly PreparedProblem ReadsRefused = Refusal(AdmissionSide.Reads);
-    private static readonly PreparedProblem WritesRefused = Refusal(AdmissionSide.Writes);
-    private readonly string retryAfter = options.Value.Admission.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
-
     public async Task InvokeAsync(HttpContext context)
     {
         if (context.GetEndpoint()?.Metadata.GetMetadata<RouteModel>() is not { } route)
@@ -63,15 +59,15 @@ internal sealed partial class AdmissionControl(
             LogRefused(logger, count, gate.Side.Name(), gate.Limits.ConcurrencyLimit, gate.Limits.QueueLimit, (int)AdmissionGate.ReportInterval.TotalSeconds);
         }
 
-        context.Response.Headers.RetryAfter = retryAfter;
-        return (gate.Side == AdmissionSide.Reads ? ReadsRefused : WritesRefused).WriteAsync(context);
+        var seconds = options.Value.Admission.RetryAfterSeconds;
+        context.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+        return GatewayProblems.WriteAsync(
+            context,
+            StatusCodes.Status503ServiceUnavailable,
+            "Service Unavailable",
+            ProblemCodes.Overloaded,
+            $"The gateway is at its limit of concurrent {gate.Side.Name()}; the request was not forwarded. Try again after Retry-After seconds.");
     }
-
-    private static PreparedProblem Refusal(AdmissionSide side) => new(
-        StatusCodes.Status503ServiceUnavailable,
-        "Service Unavailable",
-        ProblemCodes.Overloaded,
-        $"The gateway is at its limit of concurrent {side.Name()}; the request was not forwarded. Try again after Retry-After seconds.");
 
     [LoggerMessage(
         Level = LogLevel.Warning,

@@ -8,8 +8,6 @@ namespace CqrsDapr.Gateway.Limits;
 /// <summary>A fixed window of requests per client IP address (<see cref="ClientWindows"/>); over it, 429 with Retry-After.</summary>
 internal sealed partial class ClientRateLimiting(RequestDelegate next, ClientWindows windows, ILogger<ClientRateLimiting> logger)
 {
-    private static readonly PreparedProblem Refused = new(StatusCodes.Status429TooManyRequests, "Too Many Requests", ProblemCodes.RateLimited);
-
     public async Task InvokeAsync(HttpContext context)
     {
         if (IsProbe(context.Request.Path)
@@ -21,7 +19,7 @@ internal sealed partial class ClientRateLimiting(RequestDelegate next, ClientWin
 
         context.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
         LogRejected(logger);
-        await Refused.WriteAsync(context);
+        await GatewayProblems.WriteAsync(context, StatusCodes.Status429TooManyRequests, "Too Many Requests", ProblemCodes.RateLimited);
     }
 
     // Kubernetes probes come from the node, often many per second: they must never be throttled into a restart.
