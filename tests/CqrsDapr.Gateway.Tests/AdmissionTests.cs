@@ -228,7 +228,7 @@ public sealed class AdmissionTests
         await RefuseAsync(gateway, Reads, 20);
         await RefuseAsync(gateway, Writes, 5);
         var first = Warnings(gateway);
-        clock.Advance(AdmissionGate.ReportInterval);
+        clock.Advance(CqrsDapr.Gateway.Refusals.RefusalReports.Interval);
         await RefuseAsync(gateway, Reads, 1);
         var second = Warnings(gateway);
 

@@ -85,6 +85,29 @@ public sealed class LimitsTests
         Assert.Equal(HttpStatusCode.OK, probe.StatusCode);
     }
     [Fact]
+    public async Task A_flood_of_429s_makes_one_warning_per_interval_with_the_count()
+    {
+        var clock = new FakeTimeProvider();
+        await using var gateway = await GatewayScenario.StartAsync(
+            new Dictionary<string, string?>
+            {
+                ["Gateway:RateLimit:PermitLimit"] = "1",
+                ["Gateway:RateLimit:WindowSeconds"] = "3600",
+            },
+            services: services => services.AddKeyedSingleton<TimeProvider>(ClientRateLimitingServices.ClockKey, clock));
+
+        Assert.Equal([HttpStatusCode.OK, .. Enumerable.Repeat(HttpStatusCode.TooManyRequests, 30)], await GetManyAsync(gateway, 31));
+        var first = RateLimitWarnings(gateway);
+        clock.Advance(CqrsDapr.Gateway.Refusals.RefusalReports.Interval);
+        Assert.Equal([HttpStatusCode.TooManyRequests], await GetManyAsync(gateway, 1));
+        var second = RateLimitWarnings(gateway);
+
+        Assert.Equal(["Refused 1 requests of clients over their rate limit since the last report (at most one report per 10 s)"], first);
+        Assert.Equal(2, second.Count);
+        Assert.StartsWith("Refused 30 requests of clients over their rate limit", second[^1], StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_client_over_the_rate_limit_is_served_again_once_its_window_has_ended()
     {
         var clock = new FakeTimeProvider();
@@ -108,4 +131,21 @@ public sealed class LimitsTests
         Assert.Equal(HttpStatusCode.OK, again.StatusCode);
         Assert.Equal(2, gateway.ForwardedCount);
     }
+
+    private static async Task<List<HttpStatusCode>> GetManyAsync(GatewayScenario gateway, int count)
+    {
+        var statuses = new List<HttpStatusCode>(count);
+        for (var i = 0; i < count; i++)
+        {
+            using var response = await gateway.Http.GetAsync(new Uri("/api/products", UriKind.Relative), Ct);
+            statuses.Add(response.StatusCode);
+        }
+
+        return statuses;
+    }
+
+    private static List<string> RateLimitWarnings(GatewayScenario gateway) =>
+        [.. gateway.Logs.Entries
+            .Where(entry => entry.Category == typeof(ClientRateLimiting).FullName && entry.Level == Microsoft.Extensions.Logging.LogLevel.Warning)
+            .Select(entry => entry.Message)];
 }

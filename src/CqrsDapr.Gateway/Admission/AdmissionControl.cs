@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Threading.RateLimiting;
 using CqrsDapr.Contracts;
 using CqrsDapr.Gateway.Problems;
+using CqrsDapr.Gateway.Refusals;
 using Microsoft.Extensions.Options;
 using Yarp.ReverseProxy.Model;
 
@@ -56,7 +57,7 @@ internal sealed partial class AdmissionControl(
         metrics.Refused(gate.Side);
         if (gate.Refused() is var count and > 0)
         {
-            LogRefused(logger, count, gate.Side.Name(), gate.Limits.ConcurrencyLimit, gate.Limits.QueueLimit, (int)AdmissionGate.ReportInterval.TotalSeconds);
+            LogRefused(logger, count, gate.Side.Name(), gate.Limits.ConcurrencyLimit, gate.Limits.QueueLimit, (int)RefusalReports.Interval.TotalSeconds);
         }
 
         var seconds = options.Value.Admission.RetryAfterSeconds;

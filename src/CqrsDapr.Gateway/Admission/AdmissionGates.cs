@@ -1,4 +1,5 @@
 using System.Threading.RateLimiting;
+using CqrsDapr.Gateway.Refusals;
 using Microsoft.Extensions.Options;
 
 namespace CqrsDapr.Gateway.Admission;
@@ -34,11 +35,6 @@ internal sealed class AdmissionGates : IDisposable
 /// </summary>
 internal sealed class AdmissionGate(AdmissionSide side, SideLimits limits, TimeProvider clock) : IDisposable
 {
-    /// <summary>A flood of refusals makes at most one warning per side in this time.</summary>
-    public static readonly TimeSpan ReportInterval = TimeSpan.FromSeconds(10);
-
-    private const long NeverReported = long.MinValue;
-
     private readonly ConcurrencyLimiter limiter = new(new ConcurrencyLimiterOptions
     {
         PermitLimit = limits.ConcurrencyLimit,
@@ -46,8 +42,7 @@ internal sealed class AdmissionGate(AdmissionSide side, SideLimits limits, TimeP
         QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
     });
 
-    private long unreported;
-    private long lastReport = NeverReported;
+    private readonly RefusalReports reports = new(clock);
 
     public AdmissionSide Side => side;
 
@@ -61,22 +56,8 @@ internal sealed class AdmissionGate(AdmissionSide side, SideLimits limits, TimeP
     /// <exception cref="OperationCanceledException">The client went away while its request waited in the queue.</exception>
     public ValueTask<RateLimitLease> EnterAsync(CancellationToken cancellationToken) => limiter.AcquireAsync(1, cancellationToken);
 
-    /// <summary>
-    /// Counts a refusal; returns how many to report now (every refusal since the last report), or 0 while the last
-    /// report is younger than <see cref="ReportInterval"/>.
-    /// </summary>
-    public long Refused()
-    {
-        Interlocked.Increment(ref unreported);
-        var now = clock.GetTimestamp();
-        var last = Interlocked.Read(ref lastReport);
-        if (last != NeverReported && clock.GetElapsedTime(last, now) < ReportInterval)
-        {
-            return 0;
-        }
-
-        return Interlocked.CompareExchange(ref lastReport, now, last) == last ? Interlocked.Exchange(ref unreported, 0) : 0;
-    }
+    /// <summary>Counts a refusal; how many to report now (<see cref="RefusalReports"/>: one warning per side at most).</summary>
+    public long Refused() => reports.Refused();
 
     public void Dispose() => limiter.Dispose();
 }
