@@ -46,6 +46,7 @@ internal sealed class Overload(GatewayClient client, BenchmarkOptions options, S
             $"5. Overload: each operation open loop at multiples of its capacity, {options.OverloadSeconds:0.#} s per phase; latency from each request's intended send time."));
         Console.WriteLine("   goodput/s = 2xx answered within the phase's sending window ÷ the window; overloaded = 503 with code \"overloaded\";");
         Console.WriteLine("   other = any other non-2xx status; no answer = timeout (30 s) or connection error; refusal p99 = p99 of the \"overloaded\" answers;");
+        Console.WriteLine("   send lag p99 = how late the generator itself started a request after its intended send time (it shares the cores: no latency is below it);");
         Console.WriteLine("   fds/sockets = the most open descriptors and sockets a process had at once (/proc/<pid>/fd every 250 ms; PostgreSQL with its backends).");
         await CapacityAsync(earlier);
         var ladders = new List<Ladder>
@@ -346,7 +347,8 @@ internal sealed class Overload(GatewayClient client, BenchmarkOptions options, S
             refusals > 0 && withoutRetryAfter == 0);
         var refused = all.Where(a => a.Figures.RefusalLatency.Count > 0).OrderByDescending(a => a.Figures.RefusalLatency.P99).ToList();
         Targets.Print(string.Create(CultureInfo.InvariantCulture, $"refusals within {RefusalP99Ms:0} ms (p99)"),
-            refused.Count == 0 ? "no refusal" : string.Create(CultureInfo.InvariantCulture, $"worst {refused[0].Figures.RefusalLatency.P99:F1} ms ({refused[0].Figures.Label})"),
+            refused.Count == 0 ? "no refusal" : string.Create(CultureInfo.InvariantCulture,
+                $"worst {refused[0].Figures.RefusalLatency.P99:F1} ms ({refused[0].Figures.Label}; the generator's own send lag p99 {refused[0].Figures.SendLag.P99:F1} ms)"),
             refused.Count > 0 && refused[0].Figures.RefusalLatency.P99 <= RefusalP99Ms);
 
         var (goodput, p99) = (beside.Goodput / alone.Goodput, beside.AdmittedLatency.P99 / alone.AdmittedLatency.P99);

@@ -79,7 +79,7 @@ internal sealed class OverloadPhase
 
     /// <summary>The column titles of <see cref="Print"/>'s rows.</summary>
     public static string Header(string indent) => string.Create(CultureInfo.InvariantCulture,
-        $"{indent}{"phase",-30} {"offered/s",9} {"sent/s",8} {"requests",9} {"2xx",8} {"goodput/s",9} {"overloaded",10} {"429",6} {"other",6} {"no answer",9} {"2xx p50",8} {"2xx p99",8} {"refusal p99",11}");
+        $"{indent}{"phase",-30} {"offered/s",9} {"sent/s",8} {"requests",9} {"2xx",8} {"goodput/s",9} {"overloaded",10} {"429",6} {"other",6} {"no answer",9} {"2xx p50",8} {"2xx p99",8} {"refusal p99",11} {"send lag p99",12}");
 
     /// <summary>One row per stream (latencies in ms), then what the phase did to the machine and the processes.</summary>
     public void Print(string indent, bool costTable = false)
@@ -87,7 +87,7 @@ internal sealed class OverloadPhase
         foreach (var f in Figures)
         {
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{indent}{f.Label,-30} {f.Offered,9:N0} {f.SentPerSecond,8:N0} {f.Count,9:N0} {f.Admitted,8:N0} {f.Goodput,9:N0} {f.Overloaded,10:N0} {f.RateLimited,6:N0} {f.OtherCount,6:N0} {f.NoAnswerCount,9:N0} {Ms(f.AdmittedLatency.Count, f.AdmittedLatency.P50),8} {Ms(f.AdmittedLatency.Count, f.AdmittedLatency.P99),8} {Ms(f.RefusalLatency.Count, f.RefusalLatency.P99),11}"));
+                $"{indent}{f.Label,-30} {f.Offered,9:N0} {f.SentPerSecond,8:N0} {f.Count,9:N0} {f.Admitted,8:N0} {f.Goodput,9:N0} {f.Overloaded,10:N0} {f.RateLimited,6:N0} {f.OtherCount,6:N0} {f.NoAnswerCount,9:N0} {Ms(f.AdmittedLatency.Count, f.AdmittedLatency.P50),8} {Ms(f.AdmittedLatency.Count, f.AdmittedLatency.P99),8} {Ms(f.RefusalLatency.Count, f.RefusalLatency.P99),11} {Ms(f.SendLag.Count, f.SendLag.P99),12}"));
         }
 
         var details = $"{indent}   ";

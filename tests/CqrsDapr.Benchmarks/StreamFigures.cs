@@ -7,7 +7,8 @@ namespace CqrsDapr.Benchmarks;
 /// What one finished <see cref="LoadStream"/> did. The window runs from the first intended send time for the stream's
 /// length (rate × seconds requests ÷ rate), or until the generator started its last request if that was later.
 /// Goodput counts the 2xx answers that came within the window; 2xx answers after it (a backlog draining) are in
-/// <see cref="Admitted"/> only. Latencies run from each request's intended send time.
+/// <see cref="Admitted"/> only. Latencies run from each request's intended send time; <see cref="SendLag"/> is how late
+/// the generator itself started the requests (it shares the cores with the system: no latency here can be below it).
 /// </summary>
 internal sealed record StreamFigures(
     string Label,
@@ -26,7 +27,8 @@ internal sealed record StreamFigures(
     Latencies AdmittedLatency,
     Latencies RefusalLatency,
     IReadOnlyList<SecondFigures> FirstSeconds,
-    Latencies FirstSecondsLatency)
+    Latencies FirstSecondsLatency,
+    Latencies SendLag)
 {
     /// <summary>The generator keeps the rate when it starts at least this share of the offered requests per second.</summary>
     public const double GeneratorShare = 0.95;
@@ -52,6 +54,7 @@ internal sealed record StreamFigures(
         var windowEnd = start + (long)(window * frequency);
         var sentPerSecond = count / Math.Max((lastSent - start) / frequency + 1 / stream.Rate, 1e-9);
 
+        var sendLag = new long[count];
         var admittedLatency = new long[count];
         var refusalLatency = new long[count];
         Array.Fill(admittedLatency, -1);
@@ -68,6 +71,7 @@ internal sealed record StreamFigures(
         for (var i = 0; i < count; i++)
         {
             var answer = stream.Answers[i];
+            sendLag[i] = Math.Max(0, stream.Sent[i] - stream.Due[i]);
             var latency = stream.Done[i] - stream.Due[i];
             var second = (int)((stream.Due[i] - start) / frequency);
             var early = second is >= 0 and < SecondsReported;
@@ -111,7 +115,7 @@ internal sealed record StreamFigures(
             stream.Label,
             stream.Operation, stream.Rate, count, window, Math.Min(sentPerSecond, stream.Rate), admitted, inWindow / window, overloaded,
             withoutRetryAfter, rateLimited, other, noAnswer, Latencies.Of(admittedLatency), Latencies.Of(refusalLatency),
-            seconds, Latencies.Of([.. perSecond.SelectMany(s => s.Latency)]));
+            seconds, Latencies.Of([.. perSecond.SelectMany(s => s.Latency)]), Latencies.Of(sendLag));
     }
 
     /// <summary>"502 backend-unavailable×3, timeout×2", or "" when there was none.</summary>
