@@ -84,17 +84,12 @@ public sealed class LimitsTests
         Assert.Equal(2, gateway.ForwardedCount);
         Assert.Equal(HttpStatusCode.OK, probe.StatusCode);
     }
+
     [Fact]
     public async Task A_flood_of_429s_makes_one_warning_per_interval_with_the_count()
     {
         var clock = new FakeTimeProvider();
-        await using var gateway = await GatewayScenario.StartAsync(
-            new Dictionary<string, string?>
-            {
-                ["Gateway:RateLimit:PermitLimit"] = "1",
-                ["Gateway:RateLimit:WindowSeconds"] = "3600",
-            },
-            services: services => services.AddKeyedSingleton<TimeProvider>(ClientRateLimitingServices.ClockKey, clock));
+        await using var gateway = await RateLimitedAsync(permits: 1, windowSeconds: 3600, clock);
 
         Assert.Equal([HttpStatusCode.OK, .. Enumerable.Repeat(HttpStatusCode.TooManyRequests, 30)], await GetManyAsync(gateway, 31));
         var first = RateLimitWarnings(gateway);
@@ -111,13 +106,7 @@ public sealed class LimitsTests
     public async Task A_client_over_the_rate_limit_is_served_again_once_its_window_has_ended()
     {
         var clock = new FakeTimeProvider();
-        await using var gateway = await GatewayScenario.StartAsync(
-            new Dictionary<string, string?>
-            {
-                ["Gateway:RateLimit:PermitLimit"] = "1",
-                ["Gateway:RateLimit:WindowSeconds"] = "60",
-            },
-            services: services => services.AddKeyedSingleton<TimeProvider>(ClientRateLimitingServices.ClockKey, clock));
+        await using var gateway = await RateLimitedAsync(permits: 1, windowSeconds: 60, clock);
 
         using var first = await gateway.Http.GetAsync(new Uri("/api/products", UriKind.Relative), Ct);
         clock.Advance(TimeSpan.FromSeconds(20));
@@ -131,6 +120,16 @@ public sealed class LimitsTests
         Assert.Equal(HttpStatusCode.OK, again.StatusCode);
         Assert.Equal(2, gateway.ForwardedCount);
     }
+
+    /// <summary>A gateway whose per-client rate limit counts on <paramref name="clock"/>.</summary>
+    private static Task<GatewayScenario> RateLimitedAsync(int permits, int windowSeconds, FakeTimeProvider clock) =>
+        GatewayScenario.StartAsync(
+            new Dictionary<string, string?>
+            {
+                ["Gateway:RateLimit:PermitLimit"] = permits.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["Gateway:RateLimit:WindowSeconds"] = windowSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            },
+            services: services => services.AddKeyedSingleton<TimeProvider>(ClientRateLimitingServices.ClockKey, clock));
 
     private static async Task<List<HttpStatusCode>> GetManyAsync(GatewayScenario gateway, int count)
     {
