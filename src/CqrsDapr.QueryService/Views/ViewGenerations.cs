@@ -94,7 +94,7 @@ internal sealed class ViewGenerations(IProductViewStores stores, IGenerationsSto
 
     private readonly TaskCompletionSource loaded = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly System.Collections.Concurrent.ConcurrentDictionary<int, StrongBox<int>> writing = new();
-    private Snapshot current = new(new GenerationsDocument(), [1], [stores.Generation(1)]);
+    private Snapshot current = new(new GenerationsDocument(), [stores.Generation(1)]);
 
     public GenerationsDocument Document => Volatile.Read(ref current).Document;
 
@@ -110,9 +110,9 @@ internal sealed class ViewGenerations(IProductViewStores stores, IGenerationsSto
         while (true)
         {
             var snapshot = Volatile.Read(ref current);
-            foreach (var generation in snapshot.Generations)
+            foreach (var store in snapshot.Stores)
             {
-                Interlocked.Increment(ref writing.GetOrAdd(generation, static _ => new StrongBox<int>()).Value);
+                Interlocked.Increment(ref writing.GetOrAdd(store.Generation, static _ => new StrongBox<int>()).Value);
             }
 
             // Counted first, then checked: a drain that swapped the snapshot before this check sees the count.
@@ -132,7 +132,7 @@ internal sealed class ViewGenerations(IProductViewStores stores, IGenerationsSto
     public async Task DrainAsync(int generation, TimeProvider time, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(time);
-        if (Volatile.Read(ref current).Generations.Contains(generation))
+        if (Volatile.Read(ref current).Stores.Any(store => store.Generation == generation))
         {
             throw new InvalidOperationException($"Generation {generation} is still writable.");
         }
@@ -186,8 +186,7 @@ internal sealed class ViewGenerations(IProductViewStores stores, IGenerationsSto
     public void Apply(GenerationsDocument document)
     {
         ArgumentNullException.ThrowIfNull(document);
-        var generations = document.Writable().ToArray();
-        var next = new Snapshot(document, generations, [.. generations.Select(stores.Generation)]);
+        var next = new Snapshot(document, [.. document.Writable().Select(stores.Generation)]);
         while (true)
         {
             var seen = Volatile.Read(ref current);
@@ -206,13 +205,13 @@ internal sealed class ViewGenerations(IProductViewStores stores, IGenerationsSto
 
     private void Release(Snapshot snapshot)
     {
-        foreach (var generation in snapshot.Generations)
+        foreach (var store in snapshot.Stores)
         {
-            Interlocked.Decrement(ref writing[generation].Value);
+            Interlocked.Decrement(ref writing[store.Generation].Value);
         }
     }
 
-    internal sealed record Snapshot(GenerationsDocument Document, int[] Generations, IProductViewStore[] Stores);
+    internal sealed record Snapshot(GenerationsDocument Document, IProductViewStore[] Stores);
 
     /// <summary>One projection's write to every generation writable when it began (<see cref="BeginWrite"/>).</summary>
     internal readonly struct GenerationsWrite(ViewGenerations owner, Snapshot snapshot) : IDisposable
